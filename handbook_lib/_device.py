@@ -1,0 +1,111 @@
+"""Devices: the one place that knows which array library backs a tensor.
+
+A :class:`device` carries its array module ``xp``: numpy for ``'cpu'``, cupy for ``'cuda:N'``.
+Operations never import a backend for tensor data; they ask the tensor's device (or the array
+itself) for ``xp``, so the same op code runs on both.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_GPU_INSTALL_HINT = (
+    "handbook_lib runs on NVIDIA GPUs through CuPy. Install the GPU requirements on a machine "
+    "with an NVIDIA GPU and CUDA 12: `pip install -r requirements-gpu.txt` (cupy-cuda12x)."
+)
+
+_cupy = None  # the cupy module once it has been imported successfully
+ARRAY_TYPES: tuple = (np.ndarray,)  # extended with cupy.ndarray when cupy loads
+
+
+def load_cupy(required: bool = True):
+    """Import cupy on first use. Raise a clear error if it is missing and ``required``."""
+    global _cupy, ARRAY_TYPES
+    if _cupy is None:
+        try:
+            import cupy  # noqa: F401
+            cupy.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # ImportError, or CUDA driver errors
+            if required:
+                raise RuntimeError(f"CUDA is not available: {exc}. {_GPU_INSTALL_HINT}") from None
+            return None
+        _cupy = cupy
+        ARRAY_TYPES = (np.ndarray, cupy.ndarray)
+    return _cupy
+
+
+class device:
+    """``device('cpu')``, ``device('cuda')``, ``device('cuda:1')`` or ``device('cuda', 1)``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: "str | device", index: int | None = None) -> None:
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        elif ":" in type:
+            type, _, number = type.partition(":")
+            if not number.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}:{number}'")
+            index = int(number)
+        if type not in ("cpu", "cuda"):
+            raise RuntimeError(
+                f"Expected one of cpu, cuda device type at start of device string: {type}"
+            )
+        self.type = type
+        self.index = index
+
+    @property
+    def xp(self):
+        """The array module: numpy or cupy."""
+        return np if self.type == "cpu" else load_cupy()
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self._index) == (other.type, other._index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self._index))
+
+    @property
+    def _index(self) -> int | None:
+        return (self.index or 0) if self.type == "cuda" else None
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+CPU = device("cpu")
+
+
+def as_device(d: "str | device | int | None") -> device:
+    if d is None:
+        return CPU
+    if isinstance(d, int):
+        return device("cuda", d)
+    return d if isinstance(d, device) else device(d)
+
+
+def device_of(array) -> device:
+    """The device an array lives on."""
+    if isinstance(array, np.ndarray):
+        return CPU
+    return device("cuda", array.device.id)
+
+
+def xp_of(array):
+    """numpy or cupy, whichever holds ``array``."""
+    return np if isinstance(array, np.ndarray) else _cupy
+
+
+def move(array, target: device):
+    """Copy ``array`` to ``target`` (no copy when it is already there)."""
+    if target.type == "cpu":
+        return array if isinstance(array, np.ndarray) else array.get()
+    cupy = load_cupy()
+    with cupy.cuda.Device(target._index):
+        return cupy.asarray(array)

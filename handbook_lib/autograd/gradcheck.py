@@ -1,0 +1,106 @@
+"""Check analytical gradients against finite differences (use float64 inputs)."""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+
+class GradcheckError(RuntimeError):
+    """Raised by ``gradcheck`` when the analytical and numerical Jacobians differ."""
+
+
+def _as_outputs(result) -> tuple:
+    return result if isinstance(result, tuple) else (result,)
+
+
+def _numerical_jacobian(func: Callable, inputs: Sequence, index: int, eps: float) -> list:
+    """Central differences: column j holds d(outputs)/d(inputs[index].flat[j])."""
+    from .grad_mode import no_grad
+
+    x = inputs[index]
+    flat = x._data.reshape(-1)  # a view: we perturb the input in place
+    columns = []
+    with no_grad():
+        for j in range(flat.size):
+            original = flat[j].item()
+            flat[j] = original + eps
+            plus = [o._data.astype(np.float64).ravel() for o in _as_outputs(func(*inputs))]
+            flat[j] = original - eps
+            minus = [o._data.astype(np.float64).ravel() for o in _as_outputs(func(*inputs))]
+            flat[j] = original
+            columns.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
+    return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
+
+
+def _analytical_jacobian(func: Callable, inputs: Sequence, index: int) -> np.ndarray:
+    """Row i holds d(outputs.flat[i])/d(inputs[index]), one backward pass per output element."""
+    from . import grad
+    from .. import zeros_like
+
+    outputs = _as_outputs(func(*inputs))
+    rows = []
+    for out_index, out in enumerate(outputs):
+        for i in range(out.numel()):
+            seed = zeros_like(out)
+            seed._data.reshape(-1)[i] = 1
+            (g,) = grad(outputs, (inputs[index],), _seeds(outputs, out_index, seed),
+                        retain_graph=True, allow_unused=True)
+            rows.append(np.zeros(inputs[index].numel()) if g is None
+                        else g._data.astype(np.float64).ravel())
+    return np.stack(rows) if rows else np.zeros((0, inputs[index].numel()))
+
+
+def _seeds(outputs: tuple, index: int, seed) -> tuple:
+    from .. import zeros_like
+
+    return tuple(seed if k == index else zeros_like(o) for k, o in enumerate(outputs))
+
+
+def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+    """True if ``func``'s backward agrees with finite differences for every input that
+    requires grad. Inputs should be float64: float32 differences are too coarse."""
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    for index, x in enumerate(inputs):
+        if not getattr(x, "requires_grad", False):
+            continue
+        if x.dtype.name != "float64":
+            import warnings
+
+            warnings.warn("Input #%d requires gradient and is not a double precision floating "
+                          "point. This check will likely fail if all the inputs are not of double "
+                          "precision floating point." % index)
+        numerical = _numerical_jacobian(func, inputs, index, eps)
+        analytical = _analytical_jacobian(func, inputs, index)
+        if numerical.shape != analytical.shape or not np.allclose(
+                analytical, numerical, atol=atol, rtol=rtol):
+            if raise_exception:
+                raise GradcheckError(
+                    f"Jacobian mismatch for output 0 with respect to input {index},\n"
+                    f"numerical:{numerical}\nanalytical:{analytical}\n"
+                )
+            return False
+    return True
+
+
+def gradgradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+    """Check second derivatives: gradcheck of the (create_graph) gradient of ``func``."""
+    from . import grad
+    from .. import ones_like
+
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    differentiable = [x for x in inputs if getattr(x, "requires_grad", False)]
+
+    def first_derivative(*xs):
+        outputs = _as_outputs(func(*xs))
+        seeds = tuple(ones_like(o) for o in outputs)
+        wrt = [x for x in xs if getattr(x, "requires_grad", False)]
+        grads = grad(outputs, wrt, seeds, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    if not differentiable:
+        return True
+    return gradcheck(first_derivative, inputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

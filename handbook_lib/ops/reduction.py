@@ -1,0 +1,398 @@
+"""Reductions over one or more dims (``dim`` int or tuple, ``keepdim``), and softmax.
+
+The backward of a reduction spreads the output gradient back over the reduced dims: it puts
+the reduced dims back (as size 1) and expands.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.graph import Node
+from ._util import (OUTPUT, normalize_dim, normalize_dims, record, requires_graph, to_index_array,
+                    wrap, write_out)
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _return_type(name: str):
+    cls = namedtuple(name, ["values", "indices"])
+    cls.__repr__ = lambda self: (f"torch.return_types.{name}(\nvalues={self.values!r},\n"
+                                 f"indices={self.indices!r})")
+    return cls
+
+
+max_result, min_result = _return_type("max"), _return_type("min")
+mode_result = _return_type("sort")
+
+
+def _kept_shape(shape: tuple, axes: tuple) -> tuple:
+    """``shape`` with the reduced ``axes`` set to 1 (what keepdim=True gives)."""
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _spread(grad: Tensor, shape: tuple, axes: tuple) -> Tensor:
+    """Broadcast the gradient of a reduction back over the input's shape."""
+    return grad.reshape(_kept_shape(shape, axes)).expand(shape)
+
+
+# --- sum / mean -----------------------------------------------------------------------------------
+class SumBackward1(Node):
+    def backward(self, grad):
+        return _spread(grad, self.shape, self.axes)
+
+
+class SumBackward0(SumBackward1):
+    """Sum of all elements."""
+
+
+def _sum_dtype(array, dtype) -> np.dtype | None:
+    if dtype is not None:
+        from .._dtype import to_numpy_dtype
+
+        return to_numpy_dtype(dtype)
+    return np.dtype(np.int64) if array.dtype.kind in "biu" else None
+
+
+def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
+        out: Tensor | None = None) -> Tensor:
+    """Sum over ``dim`` (all dims by default). Integer and bool tensors sum to int64."""
+    axes = normalize_dims(dim, input._data.ndim)
+    data = input._data.sum(axis=axes, keepdims=keepdim, dtype=_sum_dtype(input._data, dtype))
+    node = SumBackward0 if dim is None else SumBackward1
+    result = record(wrap(data), node, (input,), shape=input._data.shape, axes=axes)
+    return write_out(result, out)
+
+
+class MeanBackward1(Node):
+    def backward(self, grad):
+        return _spread(grad, self.shape, self.axes) / self.count
+
+
+class MeanBackward0(MeanBackward1):
+    """Mean of all elements."""
+
+
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
+         out: Tensor | None = None) -> Tensor:
+    if input._data.dtype.kind != "f" and dtype is None:
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {input.dtype.name.capitalize()}. Convert first, e.g. x.float()"
+        )
+    axes = normalize_dims(dim, input._data.ndim)
+    data = input._data.mean(axis=axes, keepdims=keepdim, dtype=_sum_dtype(input._data, dtype))
+    count = int(np.prod([input._data.shape[a] for a in axes]))
+    node = MeanBackward0 if dim is None else MeanBackward1
+    result = record(wrap(data), node, (input,), shape=input._data.shape, axes=axes, count=count)
+    return write_out(result, out)
+
+
+def sum_to_size(input: Tensor, *size) -> Tensor:
+    """Sum ``input`` down to ``size`` (the inverse of broadcasting ``size`` to input's shape)."""
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    lead = input._data.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and input._data.shape[lead + i] != 1)
+    if not axes:
+        return input
+    result = sum(input, axes, keepdim=True)
+    return result.reshape(shape) if lead else result
+
+
+# --- var / std ----------------------------------------------------------------------------------
+def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
+    correction = _correction(unbiased, correction)
+    axes = normalize_dims(dim, input._data.ndim)
+    count = int(np.prod([input._data.shape[a] for a in axes]))
+    centered = input - mean(input, axes, keepdim=True)
+    return sum(centered * centered, axes, keepdim=keepdim) / max(count - correction, 0)
+
+
+def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    from .elementwise import sqrt
+
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def _correction(unbiased, correction) -> float:
+    if correction is not None:
+        return correction
+    return 0 if unbiased is False else 1
+
+
+def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+# --- prod -------------------------------------------------------------------------------------------
+class ProdBackward1(Node):
+    """d(prod)/dx_i is the product of the others; computed without dividing by zero."""
+
+    def backward(self, grad):
+        from .arithmetic import where
+
+        (x,) = self.saved_tensors
+        axes = self.axes
+        zero = x == 0
+        zeros = sum(zero, axes, keepdim=True)
+        nonzero_prod = prod_dims(where(zero, 1.0, x), axes, keepdim=True)
+        others = where(zeros == 0, nonzero_prod / where(zero, 1.0, x),
+                       where((zeros == 1) & zero, nonzero_prod, 0.0))
+        return _spread(grad, self.shape, axes) * others
+
+
+def prod_dims(input: Tensor, axes: tuple, keepdim: bool) -> Tensor:
+    data = input._data.prod(axis=axes, keepdims=keepdim,
+                            dtype=np.int64 if input._data.dtype.kind in "biu" else None)
+    return record(wrap(data), ProdBackward1, (input,), saved=(input,), shape=input._data.shape,
+                  axes=axes)
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    result = prod_dims(input, normalize_dims(dim, input._data.ndim), keepdim)
+    return result if dtype is None else result.to(dtype)
+
+
+# --- max / min ---------------------------------------------------------------------------------------
+class MaxBackward1(Node):
+    """max/min over a dim: the gradient goes to the element that was picked."""
+
+    def backward(self, grad):
+        from .indexing import scatter_into_zeros
+
+        (indices,) = self.saved_tensors
+        if not self.keepdim:
+            grad, indices = grad.unsqueeze(self.dim), indices.unsqueeze(self.dim)
+        return scatter_into_zeros(grad, self.dim, indices, self.shape)
+
+
+class MinBackward1(MaxBackward1):
+    pass
+
+
+class MaxBackward0(Node):
+    """max/min of all elements (also amax/amin): ties share the gradient evenly, as PyTorch."""
+
+    def backward(self, grad):
+        x, out = self.saved_tensors
+        axes = self.axes
+        out = out.reshape(_kept_shape(self.shape, axes))
+        selected = x == out
+        count = sum(selected, axes, keepdim=True)
+        return _spread(grad, self.shape, axes) * selected / count
+
+
+class MinBackward0(MaxBackward0):
+    pass
+
+
+class AmaxBackward0(MaxBackward0):
+    pass
+
+
+class AminBackward0(MaxBackward0):
+    pass
+
+
+def _check_not_empty(input: Tensor, name: str, axes: tuple) -> None:
+    if any(input._data.shape[a] == 0 for a in axes) or input._data.size == 0:
+        raise IndexError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+
+
+def _extreme(input: Tensor, dim, keepdim: bool, is_max: bool):
+    """Shared body of max/min: a value (no dim), a (values, indices) pair, or elementwise."""
+    if isinstance(dim, Tensor):  # max(a, b) elementwise
+        from .arithmetic import maximum, minimum
+
+        return (maximum if is_max else minimum)(input, dim)
+    name = "max" if is_max else "min"
+    if dim is None:
+        axes = tuple(range(input._data.ndim))
+        _check_not_empty(input, name, axes)
+        data = input._data.max() if is_max else input._data.min()
+        node = MaxBackward0 if is_max else MinBackward0
+        return record(wrap(data), node, (input,), saved=(input, OUTPUT),
+                      shape=input._data.shape, axes=axes)
+    axis = normalize_dim(dim, input._data.ndim)
+    _check_not_empty(input, name, (axis,) if input._data.ndim else ())
+    arg = (np.argmax if is_max else np.argmin)(input._data, axis=axis, keepdims=True)
+    values = np.take_along_axis(input._data, arg, axis=axis)
+    if not keepdim:
+        values, arg = values.squeeze(axis), arg.squeeze(axis)
+    indices = wrap(arg.astype(np.int64))
+    node = MaxBackward1 if is_max else MinBackward1
+    values = record(wrap(values), node, (input,), saved=(indices,), shape=input._data.shape,
+                    dim=axis if input._data.ndim else 0, keepdim=keepdim)
+    return (max_result if is_max else min_result)(values, indices)
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False):
+    """The largest element; with ``dim``, a ``(values, indices)`` pair; ``max(a, b)`` elementwise."""
+    return _extreme(input, dim, keepdim, True)
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False):
+    return _extreme(input, dim, keepdim, False)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    axes = normalize_dims(dim, input._data.ndim)
+    data = input._data.max(axis=axes, keepdims=keepdim)
+    return record(wrap(data), AmaxBackward0, (input,), saved=(input, OUTPUT),
+                  shape=input._data.shape, axes=axes)
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    axes = normalize_dims(dim, input._data.ndim)
+    data = input._data.min(axis=axes, keepdims=keepdim)
+    return record(wrap(data), AminBackward0, (input,), saved=(input, OUTPUT),
+                  shape=input._data.shape, axes=axes)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return wrap(np.int64(np.argmax(input._data)))
+    axis = normalize_dim(dim, input._data.ndim)
+    return wrap(np.argmax(input._data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return wrap(np.int64(np.argmin(input._data)))
+    axis = normalize_dim(dim, input._data.ndim)
+    return wrap(np.argmin(input._data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    axes = normalize_dims(dim, input._data.ndim)
+    return wrap(np.all(input._data, axis=axes, keepdims=keepdim))
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    axes = normalize_dims(dim, input._data.ndim)
+    return wrap(np.any(input._data, axis=axes, keepdims=keepdim))
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    axes = normalize_dims(dim, input._data.ndim)
+    return wrap(np.count_nonzero(input._data, axis=axes).astype(np.int64))
+
+
+# --- logsumexp / softmax -------------------------------------------------------------------------------
+class LogsumexpBackward0(Node):
+    def backward(self, grad):
+        from .elementwise import exp
+
+        x, out = self.saved_tensors
+        kept = _kept_shape(self.shape, self.axes)
+        return grad.reshape(kept) * exp(x - out.reshape(kept))
+
+
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) computed stably: the max is taken out before exponentiating."""
+    axes = normalize_dims(dim, input._data.ndim)
+    x = input._data
+    peak = x.max(axis=axes, keepdims=True) if x.size else np.zeros(_kept_shape(x.shape, axes), x.dtype)
+    peak = np.where(np.isfinite(peak), peak, 0)
+    with np.errstate(divide="ignore"):
+        data = np.log(np.exp(x - peak).sum(axis=axes, keepdims=True)) + peak
+    if not keepdim:
+        data = data.squeeze(axes)
+    return record(wrap(data), LogsumexpBackward0, (input,), saved=(input, OUTPUT),
+                  shape=x.shape, axes=axes)
+
+
+class SoftmaxBackward0(Node):
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return y * (grad - sum(grad * y, self.dim, keepdim=True))
+
+
+class LogSoftmaxBackward0(Node):
+    def backward(self, grad):
+        from .elementwise import exp
+
+        (y,) = self.saved_tensors
+        return grad - exp(y) * sum(grad, self.dim, keepdim=True)
+
+
+def _softmax_input(input: Tensor, dtype) -> np.ndarray:
+    data = input._data
+    if dtype is not None:
+        from .._dtype import to_numpy_dtype
+
+        data = data.astype(to_numpy_dtype(dtype))
+    elif data.dtype.kind != "f":
+        raise RuntimeError(f"softmax is not implemented for integer tensors (got "
+                           f"{input.dtype}); convert first, e.g. x.float()")
+    return data
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``, shifted by the max so that it never overflows."""
+    x = _softmax_input(input, dtype)
+    axis = normalize_dim(dim, x.ndim)
+    shifted = np.exp(x - x.max(axis=axis, keepdims=True)) if x.size else x
+    data = shifted / shifted.sum(axis=axis, keepdims=True) if x.size else x
+    return record(wrap(data), SoftmaxBackward0, (input,), saved=(OUTPUT,), dim=axis)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """x - logsumexp(x) along ``dim``, stable for logits of any size."""
+    x = _softmax_input(input, dtype)
+    axis = normalize_dim(dim, x.ndim)
+    if x.size:
+        shifted = x - x.max(axis=axis, keepdims=True)
+        data = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    else:
+        data = x
+    return record(wrap(data), LogSoftmaxBackward0, (input,), saved=(OUTPUT,), dim=axis)
+
+
+# --- cumulative -----------------------------------------------------------------------------------
+class CumsumBackward0(Node):
+    def backward(self, grad):
+        return grad.flip(self.dim).cumsum(self.dim).flip(self.dim)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    axis = normalize_dim(dim, input._data.ndim)
+    data = np.cumsum(input._data, axis=axis, dtype=_sum_dtype(input._data, dtype))
+    return record(wrap(data), CumsumBackward0, (input,), dim=axis)
+
+
+def norm(input: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); ``p`` may be 'fro', inf, 1, 2, ..."""
+    from .elementwise import abs as abs_, sqrt
+
+    if p == "fro" or p == 2:
+        return sqrt(sum(input * input, dim, keepdim))
+    if p in (float("inf"), "inf"):
+        return amax(abs_(input), dim if dim is not None else (), keepdim)
+    if p == 1:
+        return sum(abs_(input), dim, keepdim)
+    return sum(abs_(input) ** p, dim, keepdim) ** (1.0 / p)
+
+
+def median(input: Tensor) -> Tensor:
+    """The lower median of all elements, as PyTorch (no gradient)."""
+    flat = np.sort(input._data.reshape(-1))
+    return wrap(flat[(flat.size - 1) // 2])
+
+
+__all__ = ["sum", "mean", "var", "std", "var_mean", "std_mean", "prod", "max", "min", "amax",
+           "amin", "argmax", "argmin", "all", "any", "count_nonzero", "logsumexp", "softmax",
+           "log_softmax", "cumsum", "norm", "median", "sum_to_size"]

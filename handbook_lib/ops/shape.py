@@ -1,0 +1,432 @@
+"""Shape and layout: views that share storage (view, permute, expand...) and copies (cat, repeat).
+
+A view's backward is the inverse rearrangement of the gradient; views share the version
+counter of their base, so an in-place change through one is seen by all.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.graph import Node
+from ._util import normalize_dim, record, wrap
+
+
+def _shape_arg(shape: Sequence) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _infer_shape(shape: tuple, numel: int) -> tuple:
+    """Resolve one ``-1`` in ``shape``; PyTorch's error when the sizes cannot match."""
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = math.prod(s for s in shape if s != -1)
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        return tuple(numel // known if s == -1 else s for s in shape)
+    if known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+# --- view / reshape --------------------------------------------------------------------------------
+class ViewBackward0(Node):
+    def backward(self, grad):
+        return grad.reshape(self.shape)
+
+
+class ReshapeAliasBackward0(ViewBackward0):
+    pass
+
+
+class UnsafeViewBackward0(ViewBackward0):
+    pass
+
+
+def view(input: Tensor, *shape) -> Tensor:
+    """Same data, new shape, no copy. Needs strides compatible with the new shape."""
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
+        return input.to(shape[0])
+    new_shape = _infer_shape(_shape_arg(shape), input._data.size)
+    try:
+        data = np.reshape(input._data, new_shape, copy=False)
+    except ValueError:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+        ) from None
+    return record(wrap(data, base=input), ViewBackward0, (input,), shape=input._data.shape)
+
+
+def reshape(input: Tensor, *shape) -> Tensor:
+    """Like ``view`` when possible, else a copy."""
+    new_shape = _infer_shape(_shape_arg(shape), input._data.size)
+    data = input._data.reshape(new_shape)
+    base = input if np.shares_memory(data, input._data) else None
+    node = ReshapeAliasBackward0 if base is not None else UnsafeViewBackward0
+    return record(wrap(data, base=base), node, (input,), shape=input._data.shape)
+
+
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    return view(input, other._data.shape)
+
+
+def reshape_as(input: Tensor, other: Tensor) -> Tensor:
+    return reshape(input, other._data.shape)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    ndim = input._data.ndim
+    if ndim == 0:
+        return reshape(input, 1)
+    start, end = normalize_dim(start_dim, ndim), normalize_dim(end_dim, ndim)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
+        return input
+    shape = input._data.shape
+    return reshape(input, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    axis = normalize_dim(dim, input._data.ndim)
+    shape = input._data.shape
+    inner = _infer_shape(tuple(sizes), shape[axis])
+    return view(input, shape[:axis] + inner + shape[axis + 1:])
+
+
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    shape = input._data.shape
+    if dim is None:
+        axes = tuple(i for i, s in enumerate(shape) if s == 1)
+    else:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        axes = tuple(a for a in (normalize_dim(d, len(shape)) for d in dims) if len(shape) and shape[a] == 1)
+    new_shape = tuple(s for i, s in enumerate(shape) if i not in axes)
+    return view(input, new_shape)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    ndim = input._data.ndim
+    axis = normalize_dim(dim, ndim + 1)
+    shape = input._data.shape
+    return view(input, shape[:axis] + (1,) + shape[axis:])
+
+
+# --- permute / transpose ----------------------------------------------------------------------------
+class PermuteBackward0(Node):
+    def backward(self, grad):
+        return grad.permute(self.inverse)
+
+
+class TransposeBackward0(Node):
+    def backward(self, grad):
+        return grad.transpose(self.dim0, self.dim1)
+
+
+def permute(input: Tensor, *dims) -> Tensor:
+    dims = _shape_arg(dims)
+    ndim = input._data.ndim
+    if len(dims) != ndim:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {ndim} is not equal "
+            f"to len(dims) = {len(dims)}"
+        )
+    axes = tuple(normalize_dim(d, ndim) for d in dims)
+    if len(set(axes)) != ndim:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    data = input._data.transpose(axes)
+    return record(wrap(data, base=input), PermuteBackward0, (input,),
+                  inverse=tuple(np.argsort(axes)))
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    ndim = input._data.ndim
+    a, b = (normalize_dim(dim0, ndim), normalize_dim(dim1, ndim)) if ndim else (0, 0)
+    data = np.swapaxes(input._data, a, b) if ndim else input._data
+    return record(wrap(data, base=input), TransposeBackward0, (input,), dim0=a, dim1=b)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input: Tensor) -> Tensor:
+    if input._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{input._data.ndim}D")
+    return transpose(input, 0, 1) if input._data.ndim == 2 else input
+
+
+def T(input: Tensor) -> Tensor:
+    return permute(input, tuple(reversed(range(input._data.ndim))))
+
+
+def mT(input: Tensor) -> Tensor:
+    if input._data.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {input._data.ndim}-D tensor.")
+    return transpose(input, -2, -1)
+
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    """Move dims ``source`` to positions ``destination``; the others keep their order."""
+    ndim = input._data.ndim
+    src = [normalize_dim(d, ndim) for d in ((source,) if isinstance(source, int) else source)]
+    dst = [normalize_dim(d, ndim) for d in
+           ((destination,) if isinstance(destination, int) else destination)]
+    order = [None] * ndim
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(d for d in range(ndim) if d not in src)
+    return permute(input, [o if o is not None else next(rest) for o in order])
+
+
+moveaxis = movedim
+
+
+# --- contiguous / expand / repeat -------------------------------------------------------------------
+class CloneBackward0(Node):
+    def backward(self, grad):
+        return grad
+
+
+def contiguous(input: Tensor) -> Tensor:
+    """Self if already C-contiguous, else a contiguous copy."""
+    if input._data.flags.c_contiguous:
+        return input
+    return clone(input)
+
+
+def clone(input: Tensor) -> Tensor:
+    return record(wrap(input._data.copy()), CloneBackward0, (input,))
+
+
+class ExpandBackward0(Node):
+    def backward(self, grad):
+        return grad.sum_to_size(self.shape)
+
+
+def expand(input: Tensor, *sizes) -> Tensor:
+    """A broadcast view (no copy); ``-1`` keeps a size. Writing to it in place is an error."""
+    sizes = _shape_arg(sizes)
+    shape = input._data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(
+            f"expand({input.type()}{{{list(shape)}}}, size={list(sizes)}): the number of sizes "
+            f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in the "
+            f"tensor ({len(shape)})"
+        )
+    lead = len(sizes) - len(shape)
+    target = tuple(shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    try:
+        data = np.broadcast_to(input._data, target)
+    except ValueError:
+        bad = next(i for i in range(len(shape)) if shape[i] not in (1, target[lead + i]))
+        raise RuntimeError(
+            f"The expanded size of the tensor ({target[lead + bad]}) must match the existing size "
+            f"({shape[bad]}) at non-singleton dimension {lead + bad}.  Target sizes: {list(sizes)}."
+            f"  Tensor sizes: {list(shape)}"
+        ) from None
+    return record(wrap(data, base=input), ExpandBackward0, (input,), shape=shape)
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    return expand(input, other._data.shape)
+
+
+def broadcast_to(input: Tensor, shape) -> Tensor:
+    return expand(input, tuple(shape))
+
+
+class RepeatBackward0(Node):
+    def backward(self, grad):
+        # view the gradient as (r0, s0, r1, s1, ...) and sum over the repeat axes
+        split = []
+        for r, s in zip(self.repeats, self.padded_shape):
+            split += [r, s]
+        total = grad.reshape(split).sum(tuple(range(0, len(split), 2)))
+        return total.reshape(self.shape)
+
+
+def repeat(input: Tensor, *repeats) -> Tensor:
+    """Tile the tensor ``repeats[i]`` times along each dim (a copy)."""
+    repeats = _shape_arg(repeats)
+    shape = input._data.shape
+    if len(repeats) < len(shape):
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    padded = (1,) * (len(repeats) - len(shape)) + shape
+    data = np.tile(input._data.reshape(padded), repeats)
+    return record(wrap(data), RepeatBackward0, (input,), repeats=repeats, padded_shape=padded,
+                  shape=shape)
+
+
+# --- cat / stack / split ------------------------------------------------------------------------------
+class CatBackward0(Node):
+    def backward(self, grad):
+        pieces, start = [], 0
+        for size in self.sizes:
+            pieces.append(grad.narrow(self.dim, start, size))
+            start += size
+        return tuple(pieces)
+
+
+def _check_same_shapes(tensors: Sequence[Tensor], dim: int, name: str) -> None:
+    first = tensors[0]._data.shape
+    for i, t in enumerate(tensors[1:], start=1):
+        shape = t._data.shape
+        if len(shape) != len(first):
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {len(first)} and {len(shape)}")
+        for d, (a, b) in enumerate(zip(first, shape)):
+            if d != dim and a != b:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {dim}. Expected size {a} but "
+                    f"got size {b} for tensor number {i} in the list.")
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    """Join tensors along an existing dim."""
+    from ._util import check_same_device, write_out
+    from .._dtype import result_type
+
+    tensors = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    check_same_device(*tensors)
+    axis = normalize_dim(dim, tensors[0]._data.ndim)
+    _check_same_shapes(tensors, axis, "cat")
+    dtype = tensors[0]._data.dtype
+    for t in tensors[1:]:
+        dtype = result_type(np.empty((1,), dtype), t._data)
+    data = np.concatenate([t._data for t in tensors], axis=axis, dtype=dtype)
+    result = record(wrap(data), CatBackward0, tuple(tensors), dim=axis,
+                    sizes=tuple(t._data.shape[axis] for t in tensors))
+    return write_out(result, out)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    """Join tensors along a new dim."""
+    from ._util import write_out
+
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    first = tensors[0]._data.shape
+    for i, t in enumerate(tensors):
+        if t._data.shape != first:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(first)} at entry 0 "
+                f"and {list(t._data.shape)} at entry {i}")
+    axis = normalize_dim(dim, len(first) + 1)
+    return write_out(cat([unsqueeze(t, axis) for t in tensors], axis), out)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    return cat([t.reshape(1, -1) if t._data.ndim == 1 else t for t in tensors], 0)
+
+
+class NarrowBackward0(Node):
+    """The gradient of a slice: zeros everywhere but the slice."""
+
+    def backward(self, grad):
+        from .indexing import index_into_zeros
+
+        index = [slice(None)] * len(self.shape)
+        index[self.dim] = slice(self.start, self.start + self.length)
+        return index_into_zeros(grad, self.shape, tuple(index))
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    axis = normalize_dim(dim, input._data.ndim)
+    size = input._data.shape[axis]
+    start = start + size if start < 0 else start
+    if not (0 <= start <= size and 0 <= length <= size - start):
+        raise IndexError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    index = [slice(None)] * input._data.ndim
+    index[axis] = slice(start, start + length)
+    return record(wrap(input._data[tuple(index)], base=input), NarrowBackward0, (input,),
+                  shape=input._data.shape, dim=axis, start=start, length=length)
+
+
+def split(input: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Pieces of ``split_size`` (the last may be smaller) or of the given section sizes."""
+    axis = normalize_dim(dim, input._data.ndim)
+    size = input._data.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and size:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}")
+        sections = [min(step, size - s) for s in range(0, size, step)] if size else [0]
+    else:
+        sections = list(split_size_or_sections)
+        if sum(sections) != size:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+                f"size at dimension {axis}), but got split_sizes={sections}")
+    pieces, start = [], 0
+    for length in sections:
+        pieces.append(narrow(input, axis, start, length))
+        start += length
+    return tuple(pieces)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: %d" % chunks)
+    size = input._data.shape[normalize_dim(dim, input._data.ndim)]
+    return split(input, max(1, math.ceil(size / chunks)), dim)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    from .indexing import select
+
+    axis = normalize_dim(dim, input._data.ndim)
+    return tuple(select(input, axis, i) for i in range(input._data.shape[axis]))
+
+
+class FlipBackward0(Node):
+    def backward(self, grad):
+        return grad.flip(self.dims)
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    axes = tuple(normalize_dim(d, input._data.ndim) for d in dims)
+    return record(wrap(np.flip(input._data, axes).copy()), FlipBackward0, (input,), dims=axes)
+
+
+def fliplr(input: Tensor) -> Tensor:
+    return flip(input, 1)
+
+
+def flipud(input: Tensor) -> Tensor:
+    return flip(input, 0)
+
+
+class RollBackward0(Node):
+    def backward(self, grad):
+        return grad.roll(tuple(-s for s in self.shifts), self.dims)
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    if dims is None:
+        return roll(input.flatten(), shifts, 0).view(input._data.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    data = np.roll(input._data, shifts, dims)
+    return record(wrap(data), RollBackward0, (input,), shifts=shifts, dims=dims)
