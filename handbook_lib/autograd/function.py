@@ -32,6 +32,9 @@ class FunctionCtx(Node):
     _function: type = None
     _non_differentiable: tuple = ()
     materialize_grads = True
+    #: Set by ``Function.apply`` before ``forward`` runs (a plain attribute here, not Node's
+    #: property computed from ``next_functions``, which do not exist yet during ``forward``).
+    needs_input_grad: tuple = ()
 
     def name(self) -> str:
         return f"{self._function.__name__}Backward"

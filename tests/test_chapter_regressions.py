@@ -1,0 +1,76 @@
+"""Regression tests for library bugs found while writing the book's chapters.
+
+Each test names the chapter whose code exposed the bug, and fails on the code before the fix.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import handbook_lib as hl
+from handbook_lib.autograd import Function, gradcheck
+
+
+class MulConstant(Function):
+    """2.1.2 自动求导: the custom Function of the chapter, recording what ``ctx`` shows."""
+
+    seen: dict = {}
+
+    @staticmethod
+    def forward(ctx, tensor, constant):
+        MulConstant.seen["forward"] = ctx.needs_input_grad
+        ctx.constant = constant
+        return tensor * constant
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        MulConstant.seen["backward"] = ctx.needs_input_grad
+        return grad_output * ctx.constant, None
+
+
+class TorchMulConstant(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, tensor, constant):
+        ctx.constant = constant
+        return tensor * constant
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * ctx.constant, None
+
+
+def test_function_apply_sets_needs_input_grad():
+    # Function.apply assigned ctx.needs_input_grad, a read-only property inherited from Node:
+    # every custom Function failed with AttributeError.
+    data = np.array([1.0, -2.0, 3.0])
+    x = hl.tensor(data, requires_grad=True)
+    y = MulConstant.apply(x, 5.0)
+    y.sum().backward()
+
+    expected_x = torch.tensor(data, requires_grad=True)
+    TorchMulConstant.apply(expected_x, 5.0).sum().backward()
+    assert y.grad_fn.name() == "MulConstantBackward"
+    np.testing.assert_allclose(y.detach().numpy(), data * 5.0)
+    np.testing.assert_allclose(x.grad.numpy(), expected_x.grad.numpy())
+    assert MulConstant.seen == {"forward": (True, False), "backward": (True, False)}
+
+
+def test_function_apply_without_grad_runs_forward_only():
+    y = MulConstant.apply(hl.tensor([1.0, 2.0]), 3.0)
+    assert MulConstant.seen["forward"] == (False, False)
+    assert y.grad_fn is None and not y.requires_grad
+    np.testing.assert_allclose(y.numpy(), [3.0, 6.0])
+
+
+def test_gradcheck_of_custom_function_accepts_correct_and_rejects_wrong_backward():
+    class WrongMulConstant(MulConstant):
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output, None  # forgets the constant
+
+    x = hl.tensor([0.5, -1.5, 2.0], dtype=hl.float64, requires_grad=True)
+    assert gradcheck(lambda t: MulConstant.apply(t, 5.0), (x,))
+    assert not gradcheck(lambda t: WrongMulConstant.apply(t, 5.0), (x,), raise_exception=False)
+    with pytest.raises(RuntimeError, match="Jacobian mismatch"):
+        gradcheck(lambda t: WrongMulConstant.apply(t, 5.0), (x,))
