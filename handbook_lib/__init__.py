@@ -33,7 +33,7 @@ from .ops.indexing import (gather, index_add, index_select, masked_select, nonze
 from .ops.linalg import addmm, bmm, dot, inner, matmul, mm, mv, outer
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum,
                             logsumexp, log_softmax, max, mean, median, min, norm, prod, softmax,
-                            std, std_mean, sum, var, var_mean)
+                            argsort, sort, std, std_mean, sum, topk, var, var_mean)
 from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, flatten, flip,
                         fliplr, flipud, hstack, movedim, moveaxis, narrow, permute, reshape, roll,
                         split, squeeze, stack, swapaxes, swapdims, t, transpose, unbind, unflatten,

@@ -78,34 +78,24 @@ def div(input, other, *, rounding_mode: str | None = None, out: Tensor | None = 
     """True division (integers give floats), or ``'trunc'``/``'floor'`` rounding (no gradient)."""
     if rounding_mode is not None:
         return write_out(_rounded_div(input, other, rounding_mode), out)
-    ad, bd = operand_arrays(input, other)
-    if getattr(ad, "dtype", np.dtype(float)).kind != "f" and getattr(bd, "dtype", np.dtype(float)).kind != "f":
-        from .._dtype import get_default_dtype
-
-        ad, bd = _as_float(ad, get_default_dtype()), _as_float(bd, get_default_dtype())
+    if not _is_floating(input) and not _is_floating(other):
+        input, other = _to_default_float(input), _to_default_float(other)
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = wrap(apply_binary(np.true_divide, _rewrap(input, ad), _rewrap(other, bd)))
+        result = wrap(apply_binary(np.true_divide, input, other))
     if requires_graph(input, other):
         record(result, DivBackward0, _inputs(input, other), saved=(input, other))
     return write_out(result, out)
 
 
-def _as_float(x, dtype):
-    return x.astype(dtype.np_dtype) if hasattr(x, "astype") else float(x)
+def _is_floating(x) -> bool:
+    return x._data.dtype.kind == "f" if is_tensor(x) else isinstance(x, float)
 
 
-def _rewrap(original, data):
-    """Keep ``original`` if its data is unchanged, else a tensor/number over the converted data."""
-    if is_tensor(original):
-        return original if original._data is data else _view_with_history(original, data)
-    return data
+def _to_default_float(x):
+    """Integer operands of a true division become the default float dtype first."""
+    from .._dtype import get_default_dtype
 
-
-def _view_with_history(original: Tensor, data) -> Tensor:
-    t = wrap(data)
-    t._grad_fn, t._output_nr, t._requires_grad = (
-        original._grad_fn, original._output_nr, original._requires_grad)
-    return t
+    return x.to(get_default_dtype()) if is_tensor(x) else float(x)
 
 
 def _rounded_div(input, other, mode: str) -> Tensor:

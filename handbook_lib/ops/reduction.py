@@ -25,7 +25,7 @@ def _return_type(name: str):
 
 
 max_result, min_result = _return_type("max"), _return_type("min")
-mode_result = _return_type("sort")
+sort_result, topk_result = _return_type("sort"), _return_type("topk")
 
 
 def _kept_shape(shape: tuple, axes: tuple) -> tuple:
@@ -362,6 +362,53 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     return record(wrap(data), LogSoftmaxBackward0, (input,), saved=(OUTPUT,), dim=axis)
 
 
+# --- sort / topk ----------------------------------------------------------------------------------
+class SortBackward0(Node):
+    """The gradient of each sorted value goes back to where that value came from."""
+
+    def backward(self, grad):
+        from .indexing import scatter_into_zeros
+
+        (indices,) = self.saved_tensors
+        return scatter_into_zeros(grad, self.dim, indices, self.shape)
+
+
+class TopkBackward0(SortBackward0):
+    pass
+
+
+def _sorted_indices(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    order = np.argsort(-x if descending and x.dtype.kind != "b" else x, axis=axis, kind="stable")
+    return np.flip(order, axis) if descending and x.dtype.kind == "b" else order
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """Sorted values and the indices they came from (ties keep their order)."""
+    axis = normalize_dim(dim, input._data.ndim)
+    order = _sorted_indices(input._data, axis, descending)
+    indices = wrap(order.astype(np.int64))
+    values = record(wrap(np.take_along_axis(input._data, order, axis=axis)), SortBackward0,
+                    (input,), saved=(indices,), dim=axis, shape=input._data.shape)
+    return sort_result(values, indices)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    return sort(input, dim, descending, stable).indices
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices."""
+    axis = normalize_dim(dim, input._data.ndim)
+    if not 0 <= k <= input._data.shape[axis]:
+        raise RuntimeError("selected index k out of range")
+    order = _sorted_indices(input._data, axis, largest)
+    picked = np.take(order, np.arange(k), axis=axis)
+    indices = wrap(picked.astype(np.int64))
+    values = record(wrap(np.take_along_axis(input._data, picked, axis=axis)), TopkBackward0,
+                    (input,), saved=(indices,), dim=axis, shape=input._data.shape)
+    return topk_result(values, indices)
+
+
 # --- cumulative -----------------------------------------------------------------------------------
 class CumsumBackward0(Node):
     def backward(self, grad):
@@ -395,4 +442,4 @@ def median(input: Tensor) -> Tensor:
 
 __all__ = ["sum", "mean", "var", "std", "var_mean", "std_mean", "prod", "max", "min", "amax",
            "amin", "argmax", "argmin", "all", "any", "count_nonzero", "logsumexp", "softmax",
-           "log_softmax", "cumsum", "norm", "median", "sum_to_size"]
+           "log_softmax", "cumsum", "norm", "median", "sum_to_size", "sort", "argsort", "topk"]
