@@ -74,3 +74,23 @@ def test_gradcheck_of_custom_function_accepts_correct_and_rejects_wrong_backward
     assert not gradcheck(lambda t: WrongMulConstant.apply(t, 5.0), (x,), raise_exception=False)
     with pytest.raises(RuntimeError, match="Jacobian mismatch"):
         gradcheck(lambda t: WrongMulConstant.apply(t, 5.0), (x,))
+
+
+def test_gradgradcheck_of_cube_runs_and_catches_a_wrong_second_derivative():
+    # 2.1.2 自动求导 (higher-order gradients): gradgradcheck's numerical Jacobian ran its function
+    # under no_grad, where the inner autograd.grad(create_graph=True) has no graph to walk.
+    class CubeWrongSecond(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * 3 * x * x.detach()  # right value, half cut from the graph
+
+    x = hl.tensor([0.5, -1.0, 2.0], dtype=hl.float64, requires_grad=True)
+    assert hl.autograd.gradgradcheck(lambda t: t ** 3, (x,))
+    assert gradcheck(CubeWrongSecond.apply, (x,))
+    assert not hl.autograd.gradgradcheck(CubeWrongSecond.apply, (x,), raise_exception=False)

@@ -15,21 +15,22 @@ def _as_outputs(result) -> tuple:
 
 
 def _numerical_jacobian(func: Callable, inputs: Sequence, index: int, eps: float) -> list:
-    """Central differences: column j holds d(outputs)/d(inputs[index].flat[j])."""
-    from .grad_mode import no_grad
+    """Central differences: column j holds d(outputs)/d(inputs[index].flat[j]).
 
+    ``func`` runs with grad mode as the caller left it: ``gradgradcheck``'s ``func`` computes a
+    gradient itself and needs the graph.
+    """
     x = inputs[index]
     flat = x._data.reshape(-1)  # a view: we perturb the input in place
     columns = []
-    with no_grad():
-        for j in range(flat.size):
-            original = flat[j].item()
-            flat[j] = original + eps
-            plus = [o._data.astype(np.float64).ravel() for o in _as_outputs(func(*inputs))]
-            flat[j] = original - eps
-            minus = [o._data.astype(np.float64).ravel() for o in _as_outputs(func(*inputs))]
-            flat[j] = original
-            columns.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
+    for j in range(flat.size):
+        original = flat[j].item()
+        flat[j] = original + eps
+        plus = [o._data.astype(np.float64).ravel() for o in _as_outputs(func(*inputs))]
+        flat[j] = original - eps
+        minus = [o._data.astype(np.float64).ravel() for o in _as_outputs(func(*inputs))]
+        flat[j] = original
+        columns.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
     return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
 
 
