@@ -224,7 +224,9 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is not None:
             return self._grad_fn.register_prehook(hook, self._output_nr)
-        return accumulator_of(self).register_prehook(hook, 0)
+        accumulator = accumulator_of(self)
+        self._hooks = accumulator  # the leaf only holds a weak reference: keep its hooks alive
+        return accumulator.register_prehook(hook, 0)
 
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:

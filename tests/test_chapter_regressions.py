@@ -94,3 +94,26 @@ def test_gradgradcheck_of_cube_runs_and_catches_a_wrong_second_derivative():
     assert hl.autograd.gradgradcheck(lambda t: t ** 3, (x,))
     assert gradcheck(CubeWrongSecond.apply, (x,))
     assert not hl.autograd.gradgradcheck(CubeWrongSecond.apply, (x,), raise_exception=False)
+
+
+def test_hook_on_a_leaf_survives_until_backward():
+    # 2.1.2 自动求导 (hooks): a leaf keeps only a weak reference to its AccumulateGrad node, so
+    # the node holding the hook was collected as soon as register_hook returned; the hook never ran.
+    seen = []
+    x = hl.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda grad: seen.append(grad.tolist()) or grad * 10)
+    (x * x).sum().backward()
+
+    expected = torch.tensor([1.0, 2.0], requires_grad=True)
+    expected.register_hook(lambda grad: grad * 10)
+    (expected * expected).sum().backward()
+    assert seen == [[2.0, 4.0]]
+    np.testing.assert_allclose(x.grad.numpy(), expected.grad.numpy())
+
+
+def test_removed_hook_on_a_leaf_does_not_run():
+    x = hl.tensor([1.0, 2.0], requires_grad=True)
+    handle = x.register_hook(lambda grad: grad * 10)
+    handle.remove()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
