@@ -31,7 +31,7 @@ from .ops.elementwise import (abs, absolute, ceil, cos, erf, exp, expm1, floor, 
 from .ops.indexing import (gather, index_add, index_select, masked_select, nonzero, scatter,
                            scatter_add, select, take, tril, triu)
 from .ops.linalg import addmm, bmm, dot, inner, matmul, mm, mv, outer
-from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum,
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, bincount, count_nonzero, cumsum,
                             logsumexp, log_softmax, max, mean, median, min, norm, prod, softmax,
                             argsort, sort, std, std_mean, sum, topk, var, var_mean)
 from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, flatten, flip,

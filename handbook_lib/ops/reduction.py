@@ -5,6 +5,7 @@ the reduced dims back (as size 1) and expands.
 """
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -110,7 +111,7 @@ def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
     axes = normalize_dims(dim, input._data.ndim)
     count = int(np.prod([input._data.shape[a] for a in axes]))
     centered = input - mean(input, axes, keepdim=True)
-    return sum(centered * centered, axes, keepdim=keepdim) / max(count - correction, 0)
+    return sum(centered * centered, axes, keepdim=keepdim) / builtins.max(count - correction, 0)
 
 
 def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -205,7 +206,7 @@ class AminBackward0(MaxBackward0):
 
 
 def _check_not_empty(input: Tensor, name: str, axes: tuple) -> None:
-    if any(input._data.shape[a] == 0 for a in axes) or input._data.size == 0:
+    if builtins.any(input._data.shape[a] == 0 for a in axes) or input._data.size == 0:
         raise IndexError(
             f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
             "Specify the reduction dim with the 'dim' argument."
@@ -434,6 +435,19 @@ def norm(input: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     return sum(abs_(input) ** p, dim, keepdim) ** (1.0 / p)
 
 
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """How often each non-negative integer occurs (or the sum of its ``weights``)."""
+    data = input._data
+    if data.ndim != 1 or data.dtype.kind not in "iu":
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if data.size and data.min() < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    counts = np.bincount(data, None if weights is None else weights._data, minlength)
+    if weights is None:
+        return wrap(counts.astype(np.int64))
+    return wrap(counts.astype(weights._data.dtype if weights._data.dtype.kind == "f" else np.float64))
+
+
 def median(input: Tensor) -> Tensor:
     """The lower median of all elements, as PyTorch (no gradient)."""
     flat = np.sort(input._data.reshape(-1))
@@ -442,4 +456,4 @@ def median(input: Tensor) -> Tensor:
 
 __all__ = ["sum", "mean", "var", "std", "var_mean", "std_mean", "prod", "max", "min", "amax",
            "amin", "argmax", "argmin", "all", "any", "count_nonzero", "logsumexp", "softmax",
-           "log_softmax", "cumsum", "norm", "median", "sum_to_size", "sort", "argsort", "topk"]
+           "log_softmax", "cumsum", "norm", "median", "sum_to_size", "sort", "argsort", "topk", "bincount"]
