@@ -117,3 +117,17 @@ def test_removed_hook_on_a_leaf_does_not_run():
     handle.remove()
     (x * x).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_max_min_with_dim_and_var_std_do_not_call_themselves():
+    # 2.1.1 张量 (reductions): reduction.py defines max/any, which shadowed Python's builtins
+    # inside the module: max(x, dim=...), min(x, dim=...), var and std raised AttributeError.
+    data = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]], dtype=np.float32)
+    x, expected = hl.tensor(data), torch.tensor(data)
+    for ours, theirs in ((hl.max(x, dim=1), torch.max(expected, dim=1)),
+                         (x.min(0), expected.min(0))):
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    np.testing.assert_allclose(x.var().item(), expected.var().item(), rtol=1e-6)
+    np.testing.assert_allclose(x.std(dim=1).numpy(), expected.std(dim=1).numpy(), rtol=1e-6)
+    assert x.std(dim=1).dtype == hl.float32
