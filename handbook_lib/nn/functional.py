@@ -1,0 +1,62 @@
+"""``nn.functional``: the stateless form of every layer, ``F.relu(x)``, ``F.cross_entropy(z, y)``.
+
+Modules in :mod:`handbook_lib.nn` hold the weights and call these. The kernels live in
+:mod:`handbook_lib.ops` (``layers``, ``activation``, ``normalization``, ``loss``), each with its
+backward beside its forward.
+"""
+from __future__ import annotations
+
+from .._tensor import Tensor
+from ..ops.activation import elu, gelu, hardtanh, leaky_relu, relu6, silu, softplus
+from ..ops.elementwise import relu, sigmoid, tanh
+from ..ops.indexing import one_hot
+from ..ops.layers import bilinear, dropout, dropout2d, embedding, linear, pad
+from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
+                        huber_loss, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+from ..ops.normalization import batch_norm, layer_norm
+from ..ops.reduction import log_softmax as _log_softmax
+from ..ops.reduction import softmax as _softmax
+
+
+def _implicit_dim(ndim: int) -> int:
+    """PyTorch's legacy choice when ``dim`` is not given: 0 for 0-, 1- and 3-D input, else 1."""
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    """exp(x) / Σ exp(x) along ``dim`` (pass ``dim``; the implicit choice is deprecated)."""
+    return _softmax(input, _implicit_dim(input.ndim) if dim is None else dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    """x − logsumexp(x) along ``dim``."""
+    return _log_softmax(input, _implicit_dim(input.ndim) if dim is None else dim, dtype)
+
+
+def relu_(input: Tensor) -> Tensor:
+    return input.relu_()
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log σ(x) = −softplus(−x), stable for large |x|."""
+    return -softplus(-input)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """Divide by the ``p``-norm along ``dim`` (at least ``eps``)."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+__all__ = [
+    "relu", "relu_", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus", "hardtanh",
+    "relu6", "silu", "logsigmoid", "softmax", "log_softmax", "normalize", "one_hot",
+    "linear", "bilinear", "embedding", "dropout", "dropout2d", "pad", "batch_norm", "layer_norm",
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits",
+]
+
+# --- convolution, pooling and upsampling (handbook_lib/ops/conv.py, ops/pooling.py) -----------
+# Their functional forms are re-exported here, e.g.:
+#     from ..ops.conv import conv1d, conv2d, conv_transpose2d
+#     __all__ += ["conv1d", "conv2d", "conv_transpose2d"]
+# --- end of convolution block ------------------------------------------------------------------

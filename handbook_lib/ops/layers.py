@@ -1,0 +1,187 @@
+"""Kernels behind the basic layers: ``linear``, ``bilinear``, ``embedding``, ``dropout``, ``pad``.
+
+``linear`` is the hot path of every MLP: one BLAS call and a bias add forward, recorded as a
+single ``AddmmBackward0`` node whose backward is two BLAS calls and a column sum.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.graph import Node
+from ..random import rng_of
+from ._util import check_same_device, record, requires_graph, wrap
+from .linalg import matmul
+
+
+# --- linear ------------------------------------------------------------------------------------
+class AddmmBackward0(Node):
+    """y = x Wᵀ + b over the last dim of x: dx = dy W, dW = dyᵀ x, db = Σ dy."""
+
+    def backward(self, grad):
+        x, weight = self.saved_tensors
+        needs_x, needs_w, needs_b = self.needs_input_grad
+        grad2 = grad.reshape(-1, grad.shape[-1])
+        grad_x = matmul(grad, weight) if needs_x else None
+        grad_w = matmul(grad2.t(), x.reshape(-1, x.shape[-1])) if needs_w else None
+        grad_b = grad2.sum(0) if needs_b else None
+        return grad_x, grad_w, grad_b
+
+
+class MmBackward0(AddmmBackward0):
+    """``linear`` without bias."""
+
+    def backward(self, grad):
+        return super().backward(grad)[:2]
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``, for ``input`` of shape ``(*, in_features)``."""
+    check_same_device(input, weight)
+    x, w = input._data, weight._data
+    if x.ndim == 0 or x.shape[-1] != w.shape[-1]:
+        rows = x.size // x.shape[-1] if x.ndim and x.shape[-1] else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x"
+                           f"{x.shape[-1] if x.ndim else 1} and {w.shape[1]}x{w.shape[0]})")
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{input.dtype.name} and {weight.dtype.name}")
+    data = x @ w.T
+    if bias is not None:
+        data += bias._data
+    result = wrap(data)
+    if bias is None:
+        return record(result, MmBackward0, (input, weight), saved=(input, weight))
+    return record(result, AddmmBackward0, (input, weight, bias), saved=(input, weight))
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y_k = x1ᵀ W_k x2 + b_k`` for a weight of shape ``(out, in1, in2)``."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got "
+                           f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
+    if input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear(): input sizes ({input1.shape[-1]}, {input2.shape[-1]}) "
+                           f"do not match the weight's {list(weight.shape[1:])}")
+    # (*, 1, 1, in1) @ (out, in1, in2) → (*, out, 1, in2); then · x2 summed over in2
+    left = matmul(input1.unsqueeze(-2).unsqueeze(-2), weight)
+    out = (left.squeeze(-2) * input2.unsqueeze(-2)).sum(-1)
+    return out if bias is None else out + bias
+
+
+# --- embedding ---------------------------------------------------------------------------------
+class EmbeddingBackward0(Node):
+    """Rows of the weight gradient are the sums of the output gradients that used them."""
+
+    def backward(self, grad):
+        from .indexing import index_add
+
+        (indices,) = self.saved_tensors
+        flat_idx = indices.reshape(-1)
+        flat_grad = grad.reshape(-1, grad.shape[-1])
+        if self.padding_idx is not None:
+            flat_grad = flat_grad.masked_fill((flat_idx == self.padding_idx).unsqueeze(-1), 0)
+        zeros = wrap(grad.xp.zeros(self.weight_shape, dtype=grad._data.dtype))
+        return index_add(zeros, 0, flat_idx, flat_grad)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no gradient."""
+    idx = input._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following "
+                           f"scalar types: Long, Int; but got {input.type()} instead (while "
+                           "checking arguments for embedding)")
+    num = weight.shape[0]
+    if idx.size and (idx.min() < -num or idx.max() >= num):
+        raise IndexError("index out of range in self")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += num
+    result = wrap(weight._data[idx])
+    return record(result, EmbeddingBackward0, (weight,), saved=(input,),
+                  padding_idx=padding_idx, weight_shape=weight._data.shape)
+
+
+# --- dropout -----------------------------------------------------------------------------------
+class NativeDropoutBackward0(Node):
+    def backward(self, grad):
+        return grad * wrap(self.mask)
+
+
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _masked(input: Tensor, mask_shape: tuple, p: float, generator=None) -> Tensor:
+    """``input * mask / (1 - p)`` with a Bernoulli(1 - p) ``mask`` of ``mask_shape``."""
+    x = input._data
+    if p == 1.0:
+        mask = input.xp.zeros(mask_shape, dtype=x.dtype)
+    else:
+        draws = rng_of(generator).random(mask_shape, dtype=np.float32)
+        mask = (draws >= p).astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+        mask = input.xp.asarray(mask)
+    return record(wrap(x * mask), NativeDropoutBackward0, (input,), mask=mask)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator=None) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    out = _masked(input, input._data.shape, p, generator)
+    return _maybe_inplace(input, out, inplace)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator=None) -> Tensor:
+    """Zero whole channels: ``input`` is ``(N, C, H, W)`` (or ``(C, H, W)``), one draw per channel."""
+    _check_p(p)
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"dropout2d: expected a 3-D or 4-D input (C, H, W) or (N, C, H, W), "
+                           f"but got a {input.ndim}-D input of shape {list(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    lead = 2 if input.ndim == 4 else 1
+    mask_shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
+    return _maybe_inplace(input, _masked(input, mask_shape, p, generator), inplace)
+
+
+def _maybe_inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
+    if not inplace:
+        return out
+    from .creation import copy_
+
+    return copy_(input, out)
+
+
+# --- constant padding --------------------------------------------------------------------------
+class ConstantPadNdBackward0(Node):
+    def backward(self, grad):
+        return grad[self.region]
+
+
+def pad(input: Tensor, pad: tuple | list, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)`` starting
+    from the last dim. Negative amounts crop. Only ``mode='constant'`` is implemented."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode '{mode}' is not implemented by handbook_lib; "
+                                  "only mode='constant' is")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"Padding length must be divisible by 2 and at most twice the number "
+                           f"of dims of the input ({input.ndim}), got {len(pad)}")
+    widths = [(0, 0)] * input.ndim
+    for i in range(len(pad) // 2):
+        widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    crop = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in zip(widths, input.shape))
+    if any(lo < 0 or hi < 0 for lo, hi in widths):
+        input = input[crop]
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    x = input._data
+    out_shape = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, widths))
+    data = input.xp.full(out_shape, 0 if value is None else value, dtype=x.dtype)
+    region = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))
+    data[region] = x
+    return record(wrap(data), ConstantPadNdBackward0, (input,), region=region)

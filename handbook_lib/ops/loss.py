@@ -1,0 +1,314 @@
+"""Loss functions. ``cross_entropy`` is one fused node (log-softmax + negative log-likelihood).
+
+Cross-entropy with class indices, class weights w and label smoothing ε is, per sample,
+``-Σ_c q_c log p_c`` with the target distribution q_c = (1 − ε) w_y [c = y] + (ε / C) w_c, and
+p = softmax(z). Its gradient with respect to the logits is simply ``p · Σq − q`` — for the plain
+case (no weights, no smoothing) the well-known ``softmax − onehot``. Both are computed from the
+shifted logits z − max z, so logits of ±1e4 are no problem.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.graph import Node
+from ..autograd.grad_mode import STATE
+from ._util import record, wrap
+from .arithmetic import where
+from .elementwise import abs as abs_, sigmoid
+from .reduction import softmax
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    _check_reduction(reduction)
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss
+
+
+def _warn_shapes(input: Tensor, target: Tensor) -> None:
+    if target.shape != input.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", stacklevel=3)
+
+
+# --- regression losses ---------------------------------------------------------------------
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean squared error: mean((input − target)²)."""
+    _warn_shapes(input, target)
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean absolute error: mean(|input − target|)."""
+    _warn_shapes(input, target)
+    return _reduce(abs_(input - target), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d² / β where |d| < β, |d| − 0.5 β elsewhere (d = input − target)."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _warn_shapes(input, target)
+    diff = input - target
+    if beta == 0:
+        return _reduce(abs_(diff), reduction)
+    absolute = abs_(diff)
+    loss = where(absolute < beta, 0.5 * diff * diff / beta, absolute - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d² where |d| < δ, δ (|d| − 0.5 δ) elsewhere: ``smooth_l1_loss`` times δ."""
+    _warn_shapes(input, target)
+    diff = input - target
+    absolute = abs_(diff)
+    loss = where(absolute < delta, 0.5 * diff * diff, delta * (absolute - 0.5 * delta))
+    return _reduce(loss, reduction)
+
+
+# --- cross-entropy and NLL ---------------------------------------------------------------------
+def _rows(input: Tensor, target: Tensor, name: str) -> tuple:
+    """The input's class scores as a 2-D (rows, C) array and the target flattened to match.
+
+    Accepts (C,), (N, C) and (N, C, d1, ...); class dim 1 is moved last for the spatial case.
+    """
+    x = input._data
+    if x.ndim == 0:
+        raise RuntimeError(f"{name}: input must have at least 1 dimension (got a 0-D tensor)")
+    probs = target._data.dtype.kind == "f"
+    batch_shape = () if x.ndim == 1 else (x.shape[0],) + x.shape[2:]
+    expected = x.shape if probs else batch_shape
+    if target._data.shape != expected:
+        if probs:
+            raise RuntimeError(f"{name}: expected a target of the input's shape "
+                               f"{list(x.shape)} for class probabilities, got "
+                               f"{list(target.shape)}")
+        raise ValueError(f"Expected input batch_size ({x.shape[0] if x.ndim > 1 else 1}) to match "
+                         f"target batch_size ({target.shape[0] if target.ndim else 1}); target "
+                         f"shape {list(target.shape)} should be {list(batch_shape)}.")
+    C = x.shape[-1] if x.ndim == 1 else x.shape[1]
+    xp = input.xp
+    moved = xp.moveaxis(x, 1, -1) if x.ndim > 2 else x
+    t = target._data
+    if probs and x.ndim > 2:
+        t = xp.moveaxis(t, 1, -1)
+    return moved.reshape(-1, C), (t.reshape(-1, C) if probs else t.reshape(-1)), batch_shape
+
+
+def _target_distribution(xp, t, C: int, dtype, weight, ignore_index: int,
+                         label_smoothing: float):
+    """The target distribution q (rows, C) and the denominator of the 'mean' reduction."""
+    w = None if weight is None else weight._data.astype(dtype, copy=False)
+    if t.dtype.kind == "f":
+        q = t.astype(dtype, copy=False)
+        if label_smoothing:
+            q = q * (1 - label_smoothing) + label_smoothing / C
+        if w is not None:
+            q = q * w
+        return q, t.shape[0]
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(f"expected scalar type Long but found {t.dtype}")
+    valid = t != ignore_index
+    safe = xp.where(valid, t, 0)
+    if valid.any() and (safe[valid].min() < 0 or safe[valid].max() >= C):
+        bad = int(safe[valid][(safe[valid] < 0) | (safe[valid] >= C)][0])
+        raise IndexError(f"Target {bad} is out of bounds.")
+    rows = xp.arange(t.shape[0])
+    picked = (xp.ones(t.shape[0], dtype) if w is None else w[safe]) * valid
+    q = xp.zeros((t.shape[0], C), dtype)
+    q[rows, safe] = picked * (1 - label_smoothing)
+    if label_smoothing:
+        q += (label_smoothing / C) * (w if w is not None else 1) * valid[:, None].astype(dtype)
+    return q, picked.sum()
+
+
+class CrossEntropyLossBackward0(Node):
+    """∂loss/∂z = scale · (softmax(z) · Σq − q), scale from the reduction."""
+
+    def backward(self, grad):
+        (input,) = self.saved_tensors
+        q, total = wrap(self.q), wrap(self.q_sum)
+        if STATE.enabled:  # create_graph: rebuild softmax as graph ops, differentiable again
+            p = softmax(self.to_rows(input), 1)
+        else:
+            p = wrap(self.p)
+        g = self.per_row(grad)
+        return self.from_rows((p * total - q) * g, input)
+
+    def per_row(self, grad: Tensor) -> Tensor:
+        if self.reduction == "none":
+            return grad.reshape(-1, 1)
+        return grad / self.denominator if self.reduction == "mean" else grad
+
+    def to_rows(self, input: Tensor) -> Tensor:
+        if input.ndim > 2:
+            return input.movedim(1, -1).reshape(-1, input.shape[1])
+        return input.reshape(-1, input.shape[-1])
+
+    def from_rows(self, rows: Tensor, input: Tensor) -> Tensor:
+        if input.ndim > 2:
+            moved_shape = (input.shape[0],) + tuple(input.shape[2:]) + (input.shape[1],)
+            return rows.reshape(moved_shape).movedim(-1, 1)
+        return rows.reshape(input.shape)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy between logits ``input`` and class indices or class probabilities ``target``.
+
+    ``input`` is (C), (N, C) or (N, C, d1, ...); ``target`` holds class indices (int64,
+    shape without C) or probabilities (float, input's shape).
+    """
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    z, t, batch_shape = _rows(input, target, "cross_entropy")
+    C = z.shape[1]
+    _check_weight(weight, C)
+    shifted = z - z.max(axis=1, keepdims=True)
+    exp = input.xp.exp(shifted)
+    sum_exp = exp.sum(axis=1, keepdims=True)
+    logp = shifted - input.xp.log(sum_exp)
+    q, denominator = _target_distribution(input.xp, t, C, z.dtype, weight, ignore_index,
+                                          label_smoothing)
+    per_row = -(q * logp).sum(axis=1)
+    data = _reduce_rows(per_row, reduction, denominator, batch_shape)
+    result = wrap(data.astype(z.dtype, copy=False))
+    return record(result, CrossEntropyLossBackward0, (input,), saved=(input,), q=q,
+                  q_sum=q.sum(axis=1, keepdims=True), p=exp / sum_exp, reduction=reduction,
+                  denominator=denominator)
+
+
+def _check_weight(weight: Tensor | None, C: int) -> None:
+    if weight is not None and weight.shape != (C,):
+        raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no "
+                           f"classes but got weight tensor of shape: {list(weight.shape)}")
+
+
+def _reduce_rows(per_row, reduction: str, denominator, batch_shape: tuple):
+    if reduction == "none":
+        return per_row.reshape(batch_shape)
+    total = per_row.sum()
+    return total / denominator if reduction == "mean" else total
+
+
+class NllLossBackward0(CrossEntropyLossBackward0):
+    """∂loss/∂(log p) = −scale · q."""
+
+    def backward(self, grad):
+        (input,) = self.saved_tensors
+        return self.from_rows(-wrap(self.q) * self.per_row(grad), input)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices, given log-probabilities ``input``."""
+    _check_reduction(reduction)
+    if target._data.dtype.kind == "f":
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype.name}")
+    logp, t, batch_shape = _rows(input, target, "nll_loss")
+    _check_weight(weight, logp.shape[1])
+    q, denominator = _target_distribution(input.xp, t, logp.shape[1], logp.dtype, weight,
+                                          ignore_index, 0.0)
+    data = _reduce_rows(-(q * logp).sum(axis=1), reduction, denominator, batch_shape)
+    return record(wrap(data.astype(logp.dtype, copy=False)), NllLossBackward0, (input,),
+                  saved=(input,), q=q, reduction=reduction, denominator=denominator)
+
+
+# --- binary cross-entropy ----------------------------------------------------------------------
+class BinaryCrossEntropyBackward0(Node):
+    """∂/∂x = w (x − t) / max(x (1 − x), 1e-12); ∂/∂t = w (log(1 − x) − log x), logs ≥ −100."""
+
+    def backward(self, grad):
+        x, t, w = self.saved_tensors
+        needs_x, needs_t = self.needs_input_grad[:2]
+        grad = grad if w is None else grad * w
+        grad_x = grad_t = None
+        if needs_x:
+            grad_x = grad * (x - t) / (x * (1 - x)).clamp(min=1e-12)
+        if needs_t:
+            grad_t = grad * ((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100))
+        return grad_x, grad_t, None
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """−w [t log x + (1 − t) log(1 − x)] for probabilities ``input``; each log is clamped at
+    −100 so that x = 0 or 1 gives a finite loss (as PyTorch does)."""
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         "size.")
+    x, t = input._data, target._data.astype(input._data.dtype, copy=False)
+    if x.size and (x.min() < 0 or x.max() > 1):
+        raise RuntimeError("all elements of input should be between 0 and 1 (apply a sigmoid "
+                           "first, or use binary_cross_entropy_with_logits on the logits)")
+    xp = input.xp
+    with np.errstate(divide="ignore"):
+        log_x = xp.maximum(xp.log(x), -100)
+        log_1mx = xp.maximum(xp.log1p(-x), -100)
+    loss = -(t * log_x + (1 - t) * log_1mx)
+    if weight is not None:
+        loss = loss * weight._data
+    elementwise = record(wrap(loss.astype(x.dtype, copy=False)), BinaryCrossEntropyBackward0,
+                         (input, target, None), saved=(input, target, weight))
+    return _reduce(elementwise, reduction)
+
+
+class BinaryCrossEntropyWithLogitsBackward0(Node):
+    """With l = (pos_weight − 1) t + 1: ∂/∂x = (1 − t) − l σ(−x), ∂/∂t = −x + (pos_weight − 1) softplus(−x)."""
+
+    def backward(self, grad):
+        x, t, w, pw = self.saved_tensors
+        needs_x, needs_t = self.needs_input_grad[:2]
+        grad = grad if w is None else grad * w
+        sig_neg = sigmoid(-x)
+        grad_x = grad_t = None
+        if needs_x:
+            log_weight = 1 if pw is None else (pw - 1) * t + 1
+            grad_x = grad * ((1 - t) - log_weight * sig_neg)
+        if needs_t:
+            grad_t = grad * (-x if pw is None else -x + (pw - 1) * _softplus_neg(x))
+        return grad_x, grad_t, None, None
+
+
+def _softplus_neg(x: Tensor) -> Tensor:
+    """log(1 + e^{−x}), stable: log1p(e^{−|x|}) + max(−x, 0)."""
+    return (-abs_(x)).exp().log1p() + (-x).clamp(min=0)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable formula:
+    (1 − t) x + l · log(1 + e^{−x}) with l = (pos_weight − 1) t + 1."""
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    x, t = input._data, target._data.astype(input._data.dtype, copy=False)
+    softplus_neg = input.xp.logaddexp(0, -x)
+    log_weight = 1 if pos_weight is None else (pos_weight._data - 1) * t + 1
+    loss = (1 - t) * x + log_weight * softplus_neg
+    if weight is not None:
+        loss = loss * weight._data
+    elementwise = record(wrap(loss.astype(x.dtype, copy=False)),
+                         BinaryCrossEntropyWithLogitsBackward0, (input, target, None, None),
+                         saved=(input, target, weight, pos_weight))
+    return _reduce(elementwise, reduction)
