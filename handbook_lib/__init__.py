@@ -38,7 +38,7 @@ from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, fl
                         fliplr, flipud, hstack, movedim, moveaxis, narrow, permute, reshape, roll,
                         split, squeeze, stack, swapaxes, swapdims, t, transpose, unbind, unflatten,
                         unsqueeze, vstack)
-from . import autograd, cuda
+from . import autograd, cuda, utils
 
 
 def is_tensor(obj) -> bool:

@@ -32,10 +32,12 @@ def _convert_index(index, shape: tuple) -> tuple:
     return tuple(converted)
 
 
+_BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
+
+
 def _is_basic(index: tuple) -> bool:
     """Basic indexing (ints, slices, None, ...) gives a view; anything else copies."""
-    return all(isinstance(i, (int, slice, type(None), type(Ellipsis))) or
-               (isinstance(i, np.integer)) for i in index)
+    return all(isinstance(i, _BASIC) and not isinstance(i, bool) for i in index)
 
 
 def _index_error(exc: IndexError, shape: tuple) -> IndexError:
@@ -68,14 +70,21 @@ class SelectBackward0(IndexBackward0):
 
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]``: a view for basic indexing, a copy for tensor/list/mask indexing."""
+    kind = type(index)
+    if kind is int or kind is slice:  # the common x[i] and x[a:b], kept fast
+        index = (index, Ellipsis)
+        node = SelectBackward0 if kind is int else SliceBackward0
+        return record(wrap(_read(input._data, index), base=input), node, (input,),
+                      shape=input._data.shape, index=index)
     index = _convert_index(index, input._data.shape)
-    data = _read(input._data, index)
     if _is_basic(index):
+        if Ellipsis not in index:
+            index = index + (Ellipsis,)  # numpy then returns a 0-dim view, never a scalar
         node = SelectBackward0 if any(isinstance(i, int) for i in index) else SliceBackward0
-        result = wrap(data, base=input)
+        result = wrap(_read(input._data, index), base=input)
     else:
         node = IndexBackward0
-        result = wrap(data)
+        result = wrap(_read(input._data, index))
     return record(result, node, (input,), shape=input._data.shape, index=index)
 
 

@@ -315,11 +315,17 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -
 concat = concatenate = cat
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
-    """Join tensors along a new dim."""
-    from ._util import write_out
+class StackBackward0(Node):
+    def backward(self, grad):
+        return grad.unbind(self.dim)
 
-    if not tensors:
+
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    """Join tensors of equal shape along a new dim."""
+    from ._util import check_same_device, write_out
+    from .._dtype import result_type
+
+    if not len(tensors):
         raise RuntimeError("stack expects a non-empty TensorList")
     first = tensors[0]._data.shape
     for i, t in enumerate(tensors):
@@ -327,8 +333,14 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None)
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got {list(first)} at entry 0 "
                 f"and {list(t._data.shape)} at entry {i}")
+    check_same_device(*tensors)
     axis = normalize_dim(dim, len(first) + 1)
-    return write_out(cat([unsqueeze(t, axis) for t in tensors], axis), out)
+    dtype = tensors[0]._data.dtype
+    for t in tensors[1:]:
+        if t._data.dtype != dtype:
+            dtype = result_type(np.empty((1,), dtype), t._data)
+    data = np.stack([t._data for t in tensors], axis=axis, dtype=dtype)
+    return write_out(record(wrap(data), StackBackward0, tuple(tensors), dim=axis), out)
 
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
