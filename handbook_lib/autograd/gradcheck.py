@@ -18,13 +18,15 @@ def _numerical_jacobian(func: Callable, inputs: Sequence, index: int, eps: float
     """Central differences: column j holds d(outputs)/d(inputs[index].flat[j]).
 
     ``func`` runs with grad mode as the caller left it: ``gradgradcheck``'s ``func`` computes a
-    gradient itself and needs the graph.
+    gradient itself and needs the graph. The input is perturbed in place through
+    ``ndarray.flat``, which reaches the storage of non-contiguous inputs too (``reshape(-1)``
+    would perturb a copy of them).
     """
     x = inputs[index]
-    flat = x._data.reshape(-1)  # a view: we perturb the input in place
+    flat = x._data.flat
     columns = []
-    for j in range(flat.size):
-        original = flat[j].item()
+    for j in range(x._data.size):
+        original = float(flat[j])
         flat[j] = original + eps
         plus = [o._data.astype(np.float64).ravel() for o in _as_outputs(func(*inputs))]
         flat[j] = original - eps
