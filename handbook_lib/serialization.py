@@ -44,9 +44,10 @@ from typing import IO, Any, Union
 
 import numpy as np
 
-from . import _device, _dtype
+import handbook_lib as hl
+
+from . import _device
 from ._files import atomic_write
-from ._tensor import Tensor
 
 FileLike = Union[str, "os.PathLike[str]", IO[bytes]]
 MapLocation = Union[None, str, _device.device, dict]
@@ -93,7 +94,7 @@ def _encode(obj: Any, arrays: list, memo: dict, path: str) -> Any:
         return obj
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else {"type": "float", "value": repr(obj)}
-    if isinstance(obj, Tensor):
+    if isinstance(obj, hl.Tensor):
         if id(obj) not in memo:
             memo[id(obj)] = ({"type": "tensor", "array": _add(arrays, _tensor_to_numpy(obj)),
                               "device": str(obj.device), "requires_grad": obj.requires_grad}, obj)
@@ -120,8 +121,8 @@ def _bad(obj: Any, path: str):
                     f"supports {_SUPPORTED}. Convert it to one of these first.")
 
 
-def _tensor_to_numpy(t: Tensor) -> np.ndarray:
-    return _device.move(t.detach()._data, _device.CPU)
+def _tensor_to_numpy(t: hl.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
 
 
 def _add(arrays: list, array: np.ndarray) -> str:
@@ -258,14 +259,11 @@ def _target_device(saved: str, map_location: MapLocation) -> _device.device:
     return _device.as_device(map_location)
 
 
-def _make_tensor(array: np.ndarray, device: _device.device, requires_grad: bool) -> Tensor:
-    _dtype.from_numpy_dtype(array.dtype)  # a TypeError for dtypes a tensor cannot hold
-    if device.type == "cuda" and _device.load_cupy(required=False) is None:
+def _make_tensor(array: np.ndarray, device: _device.device, requires_grad: bool) -> hl.Tensor:
+    if device.type == "cuda" and not hl.cuda.is_available():
         raise RuntimeError(
             f"Attempting to deserialize object on a CUDA device ({device}) but CUDA is not "
             "available. If you are running on a CPU-only machine, please use handbook_lib.load "
             "with map_location='cpu' to map your tensors to the CPU.")
-    tensor = Tensor._wrap(_device.move(_c_order(array), device))
-    if requires_grad:
-        tensor.requires_grad_(True)
-    return tensor
+    tensor = hl.from_numpy(_c_order(array)).to(device)  # TypeError for dtypes a tensor can't hold
+    return tensor.requires_grad_(True) if requires_grad else tensor

@@ -240,4 +240,4 @@ def _pixels(img: np.ndarray | hl.Tensor) -> tuple[Any, tuple[int, int]]:
 def _like(img: np.ndarray | hl.Tensor, array: Any) -> np.ndarray | hl.Tensor:
     """A contiguous copy of ``array`` in the form ``img`` came in."""
     array = array.copy()
-    return hl.Tensor._wrap(array) if isinstance(img, hl.Tensor) else array
+    return hl.as_tensor(array, device=img.device) if isinstance(img, hl.Tensor) else array

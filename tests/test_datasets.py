@@ -184,8 +184,12 @@ def test_download_parse_and_cache(tmp_path, serve, fake, monkeypatch):
     np.testing.assert_array_equal(offline.data.numpy(), train.data.numpy())
 
 
-@pytest.mark.parametrize("first", ["refused", "404", "wrong hash", "cut"])
-def test_a_failing_mirror_falls_through_to_the_next(tmp_path, serve, fake, monkeypatch, first):
+@pytest.mark.parametrize("first, reason", [("refused", "Connection refused"),
+                                           ("404", "HTTP Error 404"),
+                                           ("wrong hash", "has MD5"),
+                                           ("cut", "incomplete download")])
+def test_a_failing_mirror_falls_through_to_the_next(tmp_path, serve, fake, monkeypatch, capsys,
+                                                    first, reason):
     if first == "refused":
         bad_url = closed_port_url()
     else:
@@ -197,6 +201,8 @@ def test_a_failing_mirror_falls_through_to_the_next(tmp_path, serve, fake, monke
     dataset = MNIST(tmp_path, download=True)
     assert len(good.requests) == 4 and len(dataset) == 12
     assert raw_files(tmp_path) == sorted(fake)
+    out = capsys.readouterr().out
+    assert "Failed to download (trying next)" in out and reason in out
 
 
 def test_every_mirror_failing_says_what_was_tried_and_what_to_do(tmp_path, serve, fake,
