@@ -97,8 +97,9 @@ def result_type(a, b) -> np.dtype:
     """PyTorch's promotion of two operands (tensors' numpy arrays or Python scalars).
 
     Differs from numpy's: int64 tensor + float32 tensor is float32 (not float64), an integer
-    tensor with a Python float gives the default float dtype, and a 0-dim tensor only wins over a
-    dimensioned one when it is of a higher category (bool < int < float).
+    tensor with a Python float gives the default float dtype, a 0-dim tensor only wins over a
+    dimensioned one when it is of a higher category (bool < int < float), and a tensor of any
+    dimension keeps its dtype against a Python number of a lower category.
     """
     da, db = _operand_dtype(a), _operand_dtype(b)
     if da == db:
@@ -107,7 +108,7 @@ def result_type(a, b) -> np.dtype:
     ca, cb = _category(da), _category(db)
     if ca != cb:
         winner, dw, pw = (a, da, pa) if ca > cb else (b, db, pb)
-        return dw if pw == 2 else (_default_float[0].np_dtype if dw.kind == "f" else dw)
+        return dw if pw > 0 else (_default_float[0].np_dtype if dw.kind == "f" else dw)
     if pa != pb:
         return da if pa > pb else db
     return np.promote_types(da, db)
