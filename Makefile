@@ -1,0 +1,94 @@
+# The handbook in two commands:
+#   make book   execute every notebook and build the HTML book into _build/html
+#   make test   the whole test suite: library, notebooks (nbval), book build, real browser
+# Each target creates .venv and installs the pinned requirements on first use; the stamp
+# files below redo the install only when a requirements file or pyproject.toml changes.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+JOBS ?= 2
+LAB_PORT ?= 8888
+BOOK_DIR := _build/html
+
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=600 --sanitize-with tests/nbval_sanitize.cfg
+BOOK_FLAGS := --warningiserror --nitpick --keep-going --all
+
+.PHONY: help install install-dev book test test-lib test-notebooks book-from-outputs test-browser \
+        lab bench notebooks clean
+
+help:
+	@echo "make book       execute every notebook and build the HTML book into $(BOOK_DIR)"
+	@echo "make test       library tests, nbval over notebooks/, book build, browser check"
+	@echo "make lab        JupyterLab on this repository, opening notebooks/"
+	@echo "make bench      run benchmarks/*.py (handbook_lib against PyTorch, one thread)"
+	@echo "make notebooks  re-execute every notebook in place, so committed outputs match the code"
+	@echo "make clean      remove _build/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME_STAMP): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(RUNTIME_STAMP)
+install-dev: $(DEV_STAMP)
+
+book: $(RUNTIME_STAMP)
+	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	@echo "The book is ready: open file://$(CURDIR)/$(BOOK_DIR)/index.html"
+
+# `make test` runs each notebook once, under nbval, which checks that the committed outputs
+# are what the code produces now; the book is then built from those verified outputs.
+test: $(DEV_STAMP)
+	$(MAKE) --no-print-directory test-lib
+	$(MAKE) --no-print-directory test-notebooks
+	$(MAKE) --no-print-directory book-from-outputs
+	$(MAKE) --no-print-directory test-browser
+
+test-lib: $(DEV_STAMP)
+	$(BIN)/pytest -q -rs -n $(JOBS) tests --ignore=tests/test_book_browser.py
+
+test-notebooks: $(DEV_STAMP)
+	$(BIN)/pytest -q -rs -n $(JOBS) --dist loadfile $(NBVAL_FLAGS) notebooks
+
+book-from-outputs: $(RUNTIME_STAMP)
+	mkdir -p _build
+	sed 's/^\(  *execute_notebooks:\).*/\1 "off"/' _config.yml > _build/_config_outputs.yml
+	grep -q 'execute_notebooks: "off"' _build/_config_outputs.yml
+	$(BIN)/jupyter-book build . --config _build/_config_outputs.yml $(BOOK_FLAGS)
+
+test-browser: $(DEV_STAMP)
+	HANDBOOK_BOOK_DIR=$(CURDIR)/$(BOOK_DIR) $(BIN)/pytest -q -rs tests/test_book_browser.py
+
+lab: $(RUNTIME_STAMP)
+	@echo "JupyterLab will print its URL (with the access token) below; Ctrl-C stops it."
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --ServerApp.port=$(LAB_PORT) \
+	    --LabApp.default_url=/lab/tree/notebooks
+
+bench: $(DEV_STAMP)
+	@shopt -s nullglob; scripts=(benchmarks/*.py); \
+	if [ $${#scripts[@]} -eq 0 ]; then echo "no benchmarks in benchmarks/"; exit 0; fi; \
+	for script in "$${scripts[@]}"; do \
+	    echo "== $$script"; OMP_NUM_THREADS=1 $(BIN)/python "$$script"; \
+	done
+
+notebooks: $(RUNTIME_STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False \
+	    notebooks/*.ipynb
+
+clean:
+	rm -rf _build

@@ -1,0 +1,314 @@
+"""The built book in a real browser: headless Chromium, driven through the DevTools protocol.
+
+Every page of the table of contents is opened from a loopback HTTP server (and the front page
+also as the file:// path that `make book` prints). On each page the checks are the ones a
+reader would make: math is typeset by the MathJax shipped with the book, every image loaded,
+Chinese text is there and drawn with a Chinese font, and the page asked nothing of the internet.
+
+`make test` builds the book first and points HANDBOOK_BOOK_DIR at it. Without Chromium the
+tests skip with the reason, except under CI, where `.ci/run` installs it and a skip would hide
+a missing check.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = Path(os.environ.get("HANDBOOK_BOOK_DIR", ROOT / "_build" / "html"))
+SCREENSHOTS = BOOK.parent / "browser"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+CJK_FONT = re.compile(r"CJK|Source Han|WenQuanYi|Droid Sans Fallback|AR PL|YaHei|PingFang|SimHei|SimSun")
+LOCAL_SCHEMES = {"data", "blob", "about", "file"}
+
+# Flags of a quiet browser: no background traffic of its own, a fresh profile each run, and
+# any host name resolved to nothing, so that no request can leave this machine.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--window-size=1280,1000",
+    "--remote-debugging-pipe",
+)
+
+
+def toc_pages() -> list[str]:
+    """Every page in _toc.yml, as paths relative to the book root without extension."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        for chapter in part.get("chapters", []):
+            pages.append(chapter["file"])
+            pages.extend(section["file"] for section in chapter.get("sections", []))
+    return pages
+
+
+def require_or_skip(condition: bool, reason: str) -> None:
+    """Skip with `reason` when `condition` fails; under CI fail instead, since CI must run this."""
+    if not condition:
+        (pytest.fail if IN_CI else pytest.skip)(reason)
+
+
+class DevTools:
+    """A headless Chromium and a minimal client for its DevTools protocol over a pipe.
+
+    With --remote-debugging-pipe Chromium reads commands on fd 3 and writes replies and
+    events on fd 4, each a JSON message ended by a NUL byte: no port, no extra package.
+    """
+
+    def __init__(self, executable: str, profile: Path) -> None:
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+
+        def wire_pipes() -> None:  # runs in the child, before exec
+            os.dup2(to_browser_r, 3)
+            os.dup2(from_browser_w, 4)
+
+        self.process = subprocess.Popen(
+            [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=wire_pipes, pass_fds=(3, 4),
+        )
+        os.close(to_browser_r)
+        os.close(from_browser_w)
+        self._next_id = 0
+        self._messages: queue.Queue[dict] = queue.Queue()
+        self.events: list[dict] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        buffer = b""
+        while chunk := os.read(self._from_browser, 1 << 16):
+            buffer += chunk
+            *messages, buffer = buffer.split(b"\0")
+            for message in messages:
+                self._messages.put(json.loads(message))
+
+    def _next_message(self, deadline: float) -> dict:
+        try:
+            return self._messages.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise TimeoutError("Chromium did not answer in time") from None
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None,
+             timeout: float = 60.0) -> dict:
+        """Sends one command and returns its result; events that arrive meanwhile are kept."""
+        self._next_id += 1
+        message = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self._next_message(deadline)
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method} failed: {reply['error']}")
+                return reply["result"]
+            self.events.append(reply)
+
+    def wait_for_event(self, method: str, session: str, since: int, timeout: float = 60.0) -> int:
+        """Waits for event `method` of `session` at or after index `since`; returns its index."""
+        deadline = time.monotonic() + timeout
+        index = since
+        while True:
+            for index in range(index, len(self.events)):
+                event = self.events[index]
+                if event.get("method") == method and event.get("sessionId") == session:
+                    return index
+            index = len(self.events)
+            self.events.append(self._next_message(deadline))
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        os.close(self._to_browser)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    require_or_skip(CHROMIUM is not None,
+                    "Chromium not found: install it (Debian/Ubuntu: apt-get install chromium) "
+                    "to run the browser check of the built book")
+    require_or_skip((BOOK / "index.html").is_file(),
+                    f"no built book in {BOOK}: run `make book` first (`make test` builds it)")
+    devtools = DevTools(CHROMIUM, tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield devtools
+    finally:
+        devtools.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The built book over HTTP on a loopback port, as a reader's web server would serve it."""
+    handler = functools.partial(QuietHandler, directory=str(BOOK))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+
+# Runs in the page once it has loaded: waits for MathJax and images, then reports.
+PAGE_REPORT_JS = """
+(async () => {
+  if (document.querySelector('meta[http-equiv="refresh"]')) return {redirect: true};
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  await Promise.all(Array.from(document.images, img => img.complete ? null :
+      new Promise(done => { img.onload = img.onerror = done; })));
+  await document.fonts.ready;
+  return {
+    title: document.title,
+    text: document.body.innerText,
+    mathSources: document.querySelectorAll('.math, .amsmath').length,
+    mathTypeset: document.querySelectorAll('mjx-container').length,
+    mathErrors: document.querySelectorAll('mjx-merror').length,
+    images: Array.from(document.images, img => ({src: img.getAttribute('src'), width: img.naturalWidth})),
+  };
+})()
+"""
+
+
+def open_page(browser: DevTools, url: str) -> tuple[dict, list[str], list[str], bytes]:
+    """Loads `url` in a new tab; returns the page report, requested URLs, fonts used by the
+    first heading, and a PNG screenshot."""
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    try:
+        for domain in ("Network", "Page", "Runtime", "DOM", "CSS"):
+            browser.send(f"{domain}.enable", session=session)
+        first_event = len(browser.events)
+        browser.send("Page.navigate", {"url": url}, session=session)
+        report, since = {"redirect": True}, first_event
+        while report.get("redirect"):  # index.html forwards to the preface with <meta http-equiv="refresh">
+            since = browser.wait_for_event("Page.loadEventFired", session, since) + 1
+            try:
+                report = browser.send("Runtime.evaluate", {
+                    "expression": PAGE_REPORT_JS, "awaitPromise": True, "returnByValue": True,
+                }, session=session)["result"]["value"]
+            except RuntimeError as error:  # the redirect happened while the script ran
+                if "navigated" not in str(error):
+                    raise
+        requests = [event["params"]["request"]["url"] for event in browser.events[first_event:]
+                    if event.get("method") == "Network.requestWillBeSent"
+                    and event.get("sessionId") == session]
+        root = browser.send("DOM.getDocument", session=session)["root"]["nodeId"]
+        heading = browser.send("DOM.querySelector", {"nodeId": root, "selector": "article h1"},
+                               session=session)["nodeId"]
+        fonts = [font["familyName"] for font in browser.send(
+            "CSS.getPlatformFontsForNode", {"nodeId": heading}, session=session)["fonts"]]
+        screenshot = browser.send("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
+        return report, requests, fonts, base64.b64decode(screenshot)
+    finally:
+        browser.send("Target.closeTarget", {"targetId": target})
+
+
+def external(urls: list[str], server_url: str) -> list[str]:
+    """The URLs that would leave this machine."""
+    local_host = urlsplit(server_url).netloc
+    return [url for url in urls
+            if urlsplit(url).scheme not in LOCAL_SCHEMES and urlsplit(url).netloc != local_host]
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_page_renders_offline(browser, server, page):
+    report, requests, heading_fonts, screenshot = open_page(browser, f"{server}/{page}.html")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / f"{page.replace('/', '__')}.png").write_bytes(screenshot)
+
+    assert requests, "the browser recorded no request at all: the check itself is broken"
+    assert external(requests, server) == [], "the page asked the internet for these"
+    assert CJK.search(report["title"]) and len(CJK.findall(report["text"])) > 50, "Chinese text missing"
+    assert any(CJK_FONT.search(font) for font in heading_fonts), (
+        f"the Chinese heading was drawn with {heading_fonts}, none of which is a Chinese font: "
+        "install one (Debian/Ubuntu: apt-get install fonts-noto-cjk)")
+    assert report["mathTypeset"] >= report["mathSources"], "some math was left untypeset"
+    assert report["mathErrors"] == 0, "MathJax reported a TeX error"
+    broken = [image["src"] for image in report["images"] if image["width"] == 0]
+    assert broken == [], "these images did not load"
+
+
+def test_front_page_has_preface_setup_and_math(browser, server):
+    report, *_ = open_page(browser, f"{server}/index.html")  # redirects to the preface
+    assert "前言" in report["text"]
+    assert "环境搭建" in report["text"], "the navigation should list the setup chapter"
+    assert report["mathTypeset"] > 0
+
+
+def test_setup_chapter_shows_its_figure(browser, server):
+    report, *_ = open_page(browser, f"{server}/notebooks/1_2_setup.html")
+    figures = [image for image in report["images"] if "_images/" in image["src"]]
+    assert figures and all(image["width"] > 0 for image in figures)
+    assert report["mathTypeset"] > 0
+
+
+def test_book_opens_from_the_printed_file_path(browser, server):
+    # `make book` tells the reader to open file://.../_build/html/index.html.
+    report, requests, *_ = open_page(browser, (BOOK / "index.html").resolve().as_uri())
+    assert external(requests, server) == []
+    assert "前言" in report["text"] and report["mathTypeset"] > 0 and report["mathErrors"] == 0
+
+
+def test_search_finds_chinese_words(browser, server):
+    target = browser.send("Target.createTarget", {"url": f"{server}/search.html?q=环境"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    try:
+        deadline = time.monotonic() + 30
+        hits: list[str] = []
+        while not hits and time.monotonic() < deadline:
+            time.sleep(0.25)
+            hits = browser.send("Runtime.evaluate", {
+                "expression": "Array.from(document.querySelectorAll('#search-results li a'), a => a.href)",
+                "returnByValue": True,
+            }, session=session)["result"]["value"]
+        assert any("1_2_setup" in hit for hit in hits), f"search for 环境 found {hits}"
+    finally:
+        browser.send("Target.closeTarget", {"targetId": target})
+
+
+def test_built_html_loads_nothing_from_other_hosts():
+    # Static companion of the browser checks, for scripts, styles and fonts referenced in files.
+    require_or_skip((BOOK / "index.html").is_file(), f"no built book in {BOOK}: run `make book` first")
+    tag_reference = re.compile(r"<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)=[\"']((?:https?:)?//[^\"']+)")
+    css_reference = re.compile(r"url\(\s*[\"']?((?:https?:)?//[^)\"']+)|@import\s+[\"']((?:https?:)?//[^\"']+)")
+    found = []
+    for path in BOOK.rglob("*"):
+        if path.suffix == ".html":
+            found += [(path, url) for url in tag_reference.findall(path.read_text(encoding="utf-8"))]
+        elif path.suffix == ".css":
+            found += [(path, url) for match in css_reference.findall(path.read_text(encoding="utf-8"))
+                      for url in match if url]
+    assert found == []
