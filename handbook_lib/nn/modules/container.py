@@ -236,9 +236,5 @@ class ParameterList(Module):
         for key, p in self._parameters.items():
             device = "" if p.device.type == "cpu" else f" ({p.device})"
             size = "x".join(str(s) for s in p.shape)
-            lines.append(f"  ({key}): Parameter containing: [{p.type()} of size {size}{device}]")
+            lines.append(f"  ({key}): Parameter containing: [{p.dtype} of size {size}{device}]")
         return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        body = self.extra_repr()
-        return self._get_name() + "(" + ("\n" + body + "\n" if body else "") + ")"

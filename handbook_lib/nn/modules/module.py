@@ -547,7 +547,8 @@ class Module:
         """Copy parameters and buffers from ``state_dict`` into this module, in place.
 
         With ``strict=True`` (default) the keys must match exactly; every problem (missing,
-        unexpected or mis-shaped entries) is reported at once in one RuntimeError.
+        unexpected or mis-shaped entries) is reported at once in one RuntimeError. With
+        ``strict=False`` the missing and unexpected keys are only returned.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
@@ -557,7 +558,7 @@ class Module:
         for prefix, module in self.named_modules(remove_duplicate=False):
             prefix = prefix + "." if prefix else ""
             local = {k: v for k, v in state_dict.items() if k.startswith(prefix)}
-            module._load_from_state_dict(local, prefix, strict, missing_keys,
+            module._load_from_state_dict(local, prefix, True, missing_keys,
                                          unexpected_keys, error_msgs, assign)
         if strict:
             if unexpected_keys:
