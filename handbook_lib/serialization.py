@@ -34,13 +34,12 @@ file as it was and no partial file behind.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
 import zipfile
 from collections import OrderedDict
-from typing import IO, Any, Union
+from typing import IO, Any, NoReturn, Union
 
 import numpy as np
 
@@ -95,10 +94,10 @@ def _encode(obj: Any, arrays: list, memo: dict, path: str) -> Any:
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else {"type": "float", "value": repr(obj)}
     if isinstance(obj, hl.Tensor):
-        if id(obj) not in memo:
-            memo[id(obj)] = ({"type": "tensor", "array": _add(arrays, _tensor_to_numpy(obj)),
-                              "device": str(obj.device), "requires_grad": obj.requires_grad}, obj)
-        return memo[id(obj)][0]
+        if id(obj) not in memo:  # a tensor met twice is stored once
+            memo[id(obj)] = {"type": "tensor", "array": _add(arrays, _tensor_to_numpy(obj)),
+                             "device": str(obj.device), "requires_grad": obj.requires_grad}
+        return memo[id(obj)]
     if isinstance(obj, (np.ndarray, np.generic)):
         kind = "ndarray" if isinstance(obj, np.ndarray) else "numpy_scalar"
         if np.asarray(obj).dtype.hasobject:
@@ -116,7 +115,7 @@ def _encode(obj: Any, arrays: list, memo: dict, path: str) -> Any:
     return _bad(obj, path)
 
 
-def _bad(obj: Any, path: str):
+def _bad(obj: Any, path: str) -> NoReturn:
     raise TypeError(f"cannot save {path} of type {type(obj).__name__}: handbook_lib.save "
                     f"supports {_SUPPORTED}. Convert it to one of these first.")
 
@@ -136,8 +135,7 @@ def _write_archive(fp: IO[bytes], manifest: dict, arrays: list) -> None:
         archive.writestr(MANIFEST, text)
         for i, array in enumerate(arrays):
             with archive.open(f"arrays/{i}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, _c_order(array),
-                                          allow_pickle=False)
+                np.lib.format.write_array(member, _c_order(array), allow_pickle=False)
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -242,8 +240,7 @@ def _decode(node: Any, archive: zipfile.ZipFile, map_location: MapLocation, memo
 
 def _read_array(archive: zipfile.ZipFile, member: str) -> np.ndarray:
     with archive.open(member) as fp:
-        data = fp.read()
-    return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+        return np.lib.format.read_array(fp, allow_pickle=False)
 
 
 def _c_order(array: np.ndarray) -> np.ndarray:

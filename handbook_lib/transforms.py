@@ -73,6 +73,7 @@ class Normalize:
         self.mean = mean
         self.std = std
         self.inplace = inplace
+        self._stats: dict = {}  # (dtype, device) -> (mean, std) shaped to broadcast over C×H×W
 
     def __call__(self, tensor: hl.Tensor) -> hl.Tensor:
         if not isinstance(tensor, hl.Tensor):
@@ -82,18 +83,23 @@ class Normalize:
         if tensor.ndim < 3:
             raise ValueError("Expected tensor to be a tensor image of size (..., C, H, W). Got "
                              f"tensor.size() = {tensor.size()}")
-        mean = hl.tensor(self.mean, dtype=tensor.dtype, device=tensor.device)
-        std = hl.tensor(self.std, dtype=tensor.dtype, device=tensor.device)
-        if (std == 0).any():
-            raise ValueError(f"std evaluated to zero after conversion to {tensor.dtype}, "
-                             "leading to division by zero.")
-        if mean.ndim == 1:
-            mean = mean.view(-1, 1, 1)
-        if std.ndim == 1:
-            std = std.view(-1, 1, 1)
+        mean, std = self._statistics(tensor.dtype, tensor.device)
         if self.inplace:
             return tensor.sub_(mean).div_(std)
         return (tensor - mean) / std
+
+    def _statistics(self, dtype: hl.dtype, device: hl.device) -> tuple[hl.Tensor, hl.Tensor]:
+        """``mean`` and ``std`` as tensors of shape (C, 1, 1), made once per dtype and device."""
+        key = (dtype, device)
+        if key not in self._stats:
+            mean = hl.tensor(self.mean, dtype=dtype, device=device)
+            std = hl.tensor(self.std, dtype=dtype, device=device)
+            if (std == 0).any():
+                raise ValueError(f"std evaluated to zero after conversion to {dtype}, "
+                                 "leading to division by zero.")
+            self._stats[key] = (mean.view(-1, 1, 1) if mean.ndim == 1 else mean,
+                                std.view(-1, 1, 1) if std.ndim == 1 else std)
+        return self._stats[key]
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(mean={self.mean}, std={self.std})"
@@ -196,8 +202,13 @@ class RandomCrop:
         left, top, right, bottom = _ltrb(padding)
         widths = [(0, 0)] * array.ndim
         widths[h_axis], widths[w_axis] = (top, bottom), (left, right)
-        extra = {"constant_values": self.fill} if self.padding_mode == "constant" else {}
-        return _like(img, xp_of(array).pad(array, widths, mode=self.padding_mode, **extra))
+        xp = xp_of(array)
+        if self.padding_mode != "constant":
+            return _like(img, xp.pad(array, widths, mode=self.padding_mode))
+        padded = xp.full([n + a + b for n, (a, b) in zip(array.shape, widths)], self.fill,
+                         dtype=array.dtype)  # what np.pad does, without its overhead
+        padded[tuple(slice(a, a + n) for n, (a, _) in zip(array.shape, widths))] = array
+        return _like(img, padded)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(size={self.size}, padding={self.padding})"

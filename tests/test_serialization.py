@@ -151,6 +151,17 @@ def test_truncated_file(tmp_path, keep):
     assert str(path) in str(info.value)
 
 
+def test_a_damaged_byte_is_caught_by_the_checksum(tmp_path):
+    path = tmp_path / "flip.hlpt"
+    hl.save({"w": hl.full((64,), 1.5)}, path)
+    data = bytearray(path.read_bytes())
+    at = data.index(np.full(16, 1.5, np.float32).tobytes()) + 5
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        hl.load(path)
+
+
 @pytest.mark.parametrize("content", [b"", b"hello world", pickle.dumps({"a": 1})],
                          ids=["empty", "text", "pickle"])
 def test_file_that_is_not_a_checkpoint(tmp_path, content):
