@@ -66,7 +66,7 @@ def test_read_idx_of_a_truncated_gzip(tmp_path):
         read_idx(path)
 
 
-# --- a fake MNIST served over HTTP on 127.0.0.1 ----------------------------------------------------
+# --- a fake MNIST served over HTTP on 127.0.0.1 --------------------------------------------------
 def fake_mnist_files(seed=0, n_train=12, n_test=5):
     rng = np.random.default_rng(seed)
     files = {}

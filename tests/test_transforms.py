@@ -13,7 +13,7 @@ GREY = rng.integers(0, 256, (5, 7), dtype=np.uint8)
 RGB = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
 
 
-# --- ToTensor --------------------------------------------------------------------------------------
+# --- ToTensor ------------------------------------------------------------------------------------
 def test_to_tensor_of_a_grey_image():
     x = T.ToTensor()(GREY)
     assert x.dtype == hl.float32 and x.shape == (1, 5, 7) and x.is_contiguous()
@@ -91,7 +91,7 @@ def test_lambda_needs_a_callable():
         T.Lambda(3)
 
 
-# --- RandomHorizontalFlip --------------------------------------------------------------------------
+# --- RandomHorizontalFlip ------------------------------------------------------------------------
 @pytest.mark.parametrize("img, flipped", [
     (GREY, GREY[:, ::-1]),
     (RGB, RGB[:, ::-1, :]),
