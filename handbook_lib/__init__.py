@@ -39,6 +39,8 @@ from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, fl
                         split, squeeze, stack, swapaxes, swapdims, t, transpose, unbind, unflatten,
                         unsqueeze, vstack)
 from . import autograd, cuda, utils
+from .serialization import load, save
+from . import datasets, transforms
 
 
 def is_tensor(obj) -> bool:
