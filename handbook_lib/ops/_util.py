@@ -100,6 +100,8 @@ def normalize_dims(dim, ndim: int) -> tuple:
     if not dims:
         return tuple(range(ndim))
     axes = tuple(sorted(_normalize_dim(d, ndim) for d in dims))
+    if ndim == 0:
+        return ()  # dim 0 or -1 of a 0-dim tensor names the tensor itself: nothing to reduce
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"dim {axes[0]} appears multiple times in the list of dims")
     return axes

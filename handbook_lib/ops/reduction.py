@@ -12,6 +12,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.graph import Node
+from .shape import CloneBackward0
 from ._util import (OUTPUT, normalize_dim, normalize_dims, record, requires_graph, to_index_array,
                     wrap, write_out)
 
@@ -137,14 +138,21 @@ def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, c
 
 # --- prod -------------------------------------------------------------------------------------------
 class ProdBackward1(Node):
-    """d(prod)/dx_i is the product of the others; computed without dividing by zero."""
+    """d(prod)/dx_i is the product of the others; computed without dividing by zero.
+
+    Where the input holds zeros this formula is right but its own derivative is not (it treats
+    the zero's neighbours as constants), so double backward there raises instead."""
 
     def backward(self, grad):
+        from ..autograd.grad_mode import STATE
         from .arithmetic import where
 
         (x,) = self.saved_tensors
         axes = self.axes
         zero = x == 0
+        if STATE.enabled and bool(zero._data.any()):
+            raise RuntimeError("double backward through prod of a tensor that contains zeros is "
+                               "not supported by handbook_lib")
         zeros = sum(zero, axes, keepdim=True)
         nonzero_prod = prod_dims(where(zero, 1.0, x), axes, keepdim=True)
         others = where(zeros == 0, nonzero_prod / where(zero, 1.0, x),
@@ -228,7 +236,10 @@ def _extreme(input: Tensor, dim, keepdim: bool, is_max: bool):
         return record(wrap(data), node, (input,), saved=(input, OUTPUT),
                       shape=input._data.shape, axes=axes)
     axis = normalize_dim(dim, input._data.ndim)
-    _check_not_empty(input, name, (axis,) if input._data.ndim else ())
+    if input._data.ndim == 0:  # the element itself, at index 0
+        values = record(wrap(input._data.copy()), CloneBackward0, (input,))
+        return (max_result if is_max else min_result)(values, wrap(np.zeros((), np.int64)))
+    _check_not_empty(input, name, (axis,))
     arg = (np.argmax if is_max else np.argmin)(input._data, axis=axis, keepdims=True)
     values = np.take_along_axis(input._data, arg, axis=axis)
     if not keepdim:
@@ -236,7 +247,7 @@ def _extreme(input: Tensor, dim, keepdim: bool, is_max: bool):
     indices = wrap(arg.astype(np.int64))
     node = MaxBackward1 if is_max else MinBackward1
     values = record(wrap(values), node, (input,), saved=(indices,), shape=input._data.shape,
-                    dim=axis if input._data.ndim else 0, keepdim=keepdim)
+                    dim=axis, keepdim=keepdim)
     return (max_result if is_max else min_result)(values, indices)
 
 
