@@ -33,7 +33,9 @@ def _numerical_jacobian(func: Callable, inputs: Sequence, index: int, eps: float
         minus = [o._data.astype(np.float64).ravel() for o in _as_outputs(func(*inputs))]
         flat[j] = original
         columns.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)]))
-    return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
+    if not columns:  # an empty input: no columns, one row per output element
+        return np.zeros((sum(o.numel() for o in _as_outputs(func(*inputs))), 0))
+    return np.stack(columns, axis=1)
 
 
 def _analytical_jacobian(func: Callable, inputs: Sequence, index: int) -> np.ndarray:
@@ -42,22 +44,25 @@ def _analytical_jacobian(func: Callable, inputs: Sequence, index: int) -> np.nda
     from .. import zeros_like
 
     outputs = _as_outputs(func(*inputs))
+    connected = tuple(o for o in outputs if o.requires_grad)  # the others are constants
     rows = []
-    for out_index, out in enumerate(outputs):
+    for out in outputs:
         for i in range(out.numel()):
-            seed = zeros_like(out)
-            seed._data.reshape(-1)[i] = 1
-            (g,) = grad(outputs, (inputs[index],), _seeds(outputs, out_index, seed),
-                        retain_graph=True, allow_unused=True)
+            g = None
+            if out.requires_grad:
+                seed = zeros_like(out)
+                seed._data.reshape(-1)[i] = 1
+                (g,) = grad(connected, (inputs[index],), _seeds(connected, out, seed),
+                            retain_graph=True, allow_unused=True)
             rows.append(np.zeros(inputs[index].numel()) if g is None
                         else g._data.astype(np.float64).ravel())
     return np.stack(rows) if rows else np.zeros((0, inputs[index].numel()))
 
 
-def _seeds(outputs: tuple, index: int, seed) -> tuple:
+def _seeds(outputs: tuple, seeded, seed) -> tuple:
     from .. import zeros_like
 
-    return tuple(seed if k == index else zeros_like(o) for k, o in enumerate(outputs))
+    return tuple(seed if o is seeded else zeros_like(o) for o in outputs)
 
 
 def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
