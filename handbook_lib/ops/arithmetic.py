@@ -318,7 +318,7 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
 
 
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
-    """Replace the elements where ``mask`` is True by ``value``."""
+    """Replace the elements where ``mask`` is True by ``value`` (cast to ``input``'s dtype)."""
     if mask._data.dtype.kind != "b":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
                            f"{mask.dtype}")
@@ -334,10 +334,6 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         raise RuntimeError(
             f"The size of the mask {list(mask.shape)} must be broadcastable to the tensor "
             f"{list(input.shape)}") from None
-    return where(mask, value, input) if not requires_graph(input) else _masked_fill_graph(input, mask, value)
-
-
-def _masked_fill_graph(input: Tensor, mask: Tensor, value) -> Tensor:
     data = np.where(mask._data, np.asarray(value, dtype=input._data.dtype), input._data)
     return record(wrap(data), MaskedFillBackward0, (input,), saved=(mask,))
 
