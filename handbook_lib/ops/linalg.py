@@ -25,10 +25,10 @@ class MmBackward0(Node):
         needs_a, needs_b = self.needs_input_grad
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        if b.ndim == 1:  # put back the dims that 1-D operands removed, last one first
+            grad = grad.unsqueeze(-1)
         if a.ndim == 1:
             grad = grad.unsqueeze(-2)
-        if b.ndim == 1:
-            grad = grad.unsqueeze(-1)
         grad_a = grad_b = None
         if needs_a:
             grad_a = matmul(grad, b2.mT)
