@@ -157,11 +157,17 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
 swapaxes = swapdims = transpose
 
 
+class TBackward0(Node):
+    def backward(self, grad):
+        return t(grad)
+
+
 def t(input: Tensor) -> Tensor:
+    """The transpose of a matrix; a view of a 0-D or 1-D tensor as it is."""
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input._data.ndim}D")
-    return transpose(input, 0, 1) if input._data.ndim == 2 else input
+    return record(wrap(input._data.T, base=input), TBackward0, (input,))
 
 
 def T(input: Tensor) -> Tensor:
