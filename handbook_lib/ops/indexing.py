@@ -228,15 +228,23 @@ class ScatterBackward0(Node):
             keep = np.ones(grad._data.shape, dtype=grad._data.dtype)
             keep[_along_axis_index(index._data, self.dim)] = 0
             grad_input = grad * wrap(keep)
-        grad_src = gather(grad, self.dim, index) if needs_src else None
+        grad_src = _src_gradient(grad, self.dim, index, self.src_shape) if needs_src else None
         return grad_input, grad_src
 
 
 class ScatterAddBackward0(Node):
     def backward(self, grad):
         (index,) = self.saved_tensors
-        grad_src = gather(grad, self.dim, index) if self.needs_input_grad[1] else None
-        return grad, grad_src
+        needs_src = self.needs_input_grad[1]
+        return grad, (_src_gradient(grad, self.dim, index, self.src_shape) if needs_src else None)
+
+
+def _src_gradient(grad: Tensor, dim: int, index: Tensor, src_shape: tuple) -> Tensor:
+    """``grad`` read at ``index``; zeros for the elements of a larger ``src`` that were not used."""
+    picked = gather(grad, dim, index)
+    if tuple(picked.shape) == tuple(src_shape):
+        return picked
+    return index_into_zeros(picked, src_shape, tuple(slice(0, s) for s in index._data.shape))
 
 
 def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
@@ -255,14 +263,16 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
                   else src_data[tuple(slice(0, s) for s in idx.shape)])
         data[_along_axis_index(idx, axis)] = values
     src_tensor = src if isinstance(src, Tensor) else None
-    return record(wrap(data), ScatterBackward0, (input, src_tensor), saved=(index,), dim=axis)
+    return record(wrap(data), ScatterBackward0, (input, src_tensor), saved=(index,), dim=axis,
+                  src_shape=np.shape(src_data))
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     axis = normalize_dim(dim, input._data.ndim)
     data = input._data.copy()
     _scatter_add_into(data, axis, _check_index_tensor(index, "scatter_add"), src._data)
-    return record(wrap(data), ScatterAddBackward0, (input, src), saved=(index,), dim=axis)
+    return record(wrap(data), ScatterAddBackward0, (input, src), saved=(index,), dim=axis,
+                  src_shape=src._data.shape)
 
 
 def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None,
