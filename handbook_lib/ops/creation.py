@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _device, _dtype
 from .._tensor import Tensor
+from ..autograd.graph import Node, record
 from ..random import rng_of
 from ._util import size_args, wrap
 
@@ -305,11 +306,28 @@ def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> T
 
 
 # --- in-place fills (also used by nn.init) -------------------------------------------------------------
+class FillBackward0(Node):
+    """The new values do not depend on the old ones: no gradient flows back through a fill."""
+
+    def backward(self, grad):
+        return None
+
+
+class CopyBackwards(Node):
+    """``self.copy_(src)``: the gradient goes to ``src`` (summed and cast back by the engine)."""
+
+    def backward(self, grad):
+        return None, grad if self.needs_input_grad[1] else None
+
+
 def _fill_with(self: Tensor, data) -> Tensor:
     from ._util import check_inplace, write_into
 
-    check_inplace(self)
+    recording = check_inplace(self)
     write_into(self, _device.move(np.asarray(data), self.device))
+    if recording:  # the old history is cut: the values now come from the fill
+        record(self, FillBackward0, (self,))
+        self._output_nr = 0
     return self
 
 
@@ -350,15 +368,14 @@ def zero_(self: Tensor) -> Tensor:
 def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast, cast, moved across devices) into this tensor's storage.
 
-    Recorded in the graph like PyTorch when ``src`` requires grad."""
-    from ._util import inplace
-
-    def take_src(old: Tensor, source: Tensor) -> Tensor:
-        from .conversion import to
-
-        moved = to(source, device=old.device, dtype=old.dtype)
-        return moved.expand(old.shape) if moved.shape != old.shape else moved
+    Recorded in the graph like PyTorch's: the gradient flows to ``src``, none to the old values."""
+    from ._util import check_inplace, write_into
 
     if not isinstance(src, Tensor):
         src = tensor(src)
-    return inplace(self, take_src, src)
+    recording = check_inplace(self, src)
+    write_into(self, _device.move(src._data, self.device).astype(self._data.dtype, copy=False))
+    if recording:
+        record(self, CopyBackwards, (self, src))
+        self._output_nr = 0
+    return self
