@@ -15,24 +15,33 @@ from .linalg import matmul
 
 
 # --- linear ------------------------------------------------------------------------------------
+def _linear_grads(grad: Tensor, x: Tensor, weight: Tensor, needs_x: bool,
+                  needs_w: bool) -> tuple:
+    """y = x Wᵀ over the last dim of x: dx = dy W, dW = dyᵀ x (batch dims flattened)."""
+    grad_x = matmul(grad, weight) if needs_x else None
+    grad_w = None
+    if needs_w:
+        grad_w = matmul(grad.reshape(-1, grad.shape[-1]).t(), x.reshape(-1, x.shape[-1]))
+    return grad_x, grad_w
+
+
 class AddmmBackward0(Node):
-    """y = x Wᵀ + b over the last dim of x: dx = dy W, dW = dyᵀ x, db = Σ dy."""
+    """``linear`` with bias: also db = Σ dy over the batch dims."""
 
     def backward(self, grad):
         x, weight = self.saved_tensors
         needs_x, needs_w, needs_b = self.needs_input_grad
-        grad2 = grad.reshape(-1, grad.shape[-1])
-        grad_x = matmul(grad, weight) if needs_x else None
-        grad_w = matmul(grad2.t(), x.reshape(-1, x.shape[-1])) if needs_w else None
-        grad_b = grad2.sum(0) if needs_b else None
+        grad_x, grad_w = _linear_grads(grad, x, weight, needs_x, needs_w)
+        grad_b = grad.reshape(-1, grad.shape[-1]).sum(0) if needs_b else None
         return grad_x, grad_w, grad_b
 
 
-class MmBackward0(AddmmBackward0):
+class MmBackward0(Node):
     """``linear`` without bias."""
 
     def backward(self, grad):
-        return super().backward(grad)[:2]
+        x, weight = self.saved_tensors
+        return _linear_grads(grad, x, weight, *self.needs_input_grad)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -152,7 +152,10 @@ class CrossEntropyLossBackward0(Node):
     def per_row(self, grad: Tensor) -> Tensor:
         if self.reduction == "none":
             return grad.reshape(-1, 1)
-        return grad / self.denominator if self.reduction == "mean" else grad
+        if self.reduction == "sum":
+            return grad
+        # every target ignored: the loss is 0/0 = nan, its gradient zero (as in PyTorch)
+        return grad / self.denominator if self.denominator else grad * 0
 
     def to_rows(self, input: Tensor) -> Tensor:
         if input.ndim > 2:
@@ -204,7 +207,10 @@ def _reduce_rows(per_row, reduction: str, denominator, batch_shape: tuple):
     if reduction == "none":
         return per_row.reshape(batch_shape)
     total = per_row.sum()
-    return total / denominator if reduction == "mean" else total
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / denominator
 
 
 class NllLossBackward0(CrossEntropyLossBackward0):
@@ -231,6 +237,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
 
 # --- binary cross-entropy ----------------------------------------------------------------------
+_BCE_EPSILON = float(np.float32(1e-12))  # PyTorch's constant is a float32 1e-12
+
+
 class BinaryCrossEntropyBackward0(Node):
     """∂/∂x = w (x − t) / max(x (1 − x), 1e-12); ∂/∂t = w (log(1 − x) − log x), logs ≥ −100."""
 
@@ -240,7 +249,7 @@ class BinaryCrossEntropyBackward0(Node):
         grad = grad if w is None else grad * w
         grad_x = grad_t = None
         if needs_x:
-            grad_x = grad * (x - t) / (x * (1 - x)).clamp(min=1e-12)
+            grad_x = grad * (x - t) / (x * (1 - x)).clamp(min=_BCE_EPSILON)
         if needs_t:
             grad_t = grad * ((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100))
         return grad_x, grad_t, None
