@@ -59,10 +59,9 @@ class _Formatter:
             nonzero = np.abs(finite[finite != 0])
             if nonzero.size:
                 big, small = nonzero.max(), nonzero.min()
-                if self.int_mode:
-                    self.sci = big > 1e8
-                else:
-                    self.sci = big / small > 1000.0 or big > 1e8 or small < 1e-4
+                self.sci = big / small > 1000.0 or big > 1e8
+                if not self.int_mode:
+                    self.sci = self.sci or small < 1e-4
         self.width = max((len(self.format(v)) for v in values), default=1)
 
     def format(self, value) -> str:
@@ -95,8 +94,8 @@ def _format_nested(array: np.ndarray, fmt: _Formatter, indent: int, summarize: b
 
 
 def _format_row(array: np.ndarray, fmt: _Formatter, indent: int, summarize: bool) -> str:
-    items = ["..." if i is None else fmt(array[i]) for i in _edge_indices(array.shape[0], summarize)]
-    per_line = max(1, (LINE_WIDTH - indent - 1) // (fmt.width + 2))
+    items = [" ..." if i is None else fmt(array[i]) for i in _edge_indices(array.shape[0], summarize)]
+    per_line = max(1, (LINE_WIDTH - indent) // (fmt.width + 2))
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
     return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
 
