@@ -389,3 +389,43 @@ def test_module_list_and_dict():
     pl = nn.ParameterList([hl.zeros(2), nn.Parameter(hl.ones(3))])
     assert len(list(pl.parameters())) == 2 and isinstance(pl[0], nn.Parameter)
     assert repr(pl) == repr(torch.nn.ParameterList([torch.zeros(2), torch.ones(3)]))
+
+
+def blitz_net(lib):
+    """The LeNet of PyTorch's 60-minute blitz, written once for both libraries."""
+    F = lib.nn.functional
+
+    class Net(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = lib.nn.Conv2d(1, 6, 5)
+            self.conv2 = lib.nn.Conv2d(6, 16, 5)
+            self.fc1 = lib.nn.Linear(16 * 5 * 5, 120)
+            self.fc2 = lib.nn.Linear(120, 84)
+            self.fc3 = lib.nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+            x = x.view(-1, 16 * 5 * 5)
+            return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+    return Net()
+
+
+def test_blitz_lenet_repr_parameters_and_output_equal_torch():
+    torch.manual_seed(0)
+    theirs, ours = blitz_net(torch), blitz_net(hl)
+    copy_weights(ours, theirs)
+    assert repr(ours) == repr(theirs)
+    assert [tuple(p.shape) for p in ours.parameters()] == \
+        [tuple(p.shape) for p in theirs.parameters()]
+    assert sum(p.numel() for p in ours.parameters()) == 61706
+    x = np.random.default_rng(0).standard_normal((2, 1, 32, 32)).astype(np.float32)
+    out_ours, out_theirs = ours(hl.tensor(x)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(out_ours.detach().numpy(), out_theirs.detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
+    out_ours.sum().backward()
+    out_theirs.sum().backward()
+    np.testing.assert_allclose(ours.conv1.bias.grad.numpy(), theirs.conv1.bias.grad.numpy(),
+                               rtol=1e-4, atol=1e-5)

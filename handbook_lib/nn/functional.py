@@ -57,11 +57,13 @@ __all__ = [
 
 # --- convolution, pooling and upsampling (handbook_lib/ops/conv.py, ops/pooling.py) -----------
 from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: E402
-from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,  # noqa: E402
-                           adaptive_max_pool2d, avg_pool1d, avg_pool2d, interpolate, max_pool1d,
-                           max_pool2d, max_unpool2d, upsample)
+from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: E402
+                           adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
+                           interpolate, max_pool1d, max_pool2d, max_unpool2d, upsample)
 
-__all__ += ["conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d",
-            "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
-            "adaptive_max_pool2d", "max_unpool2d", "interpolate", "upsample"]
+__all__ += [
+    "conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "max_unpool2d",
+    "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "interpolate", "upsample",
+]
 # --- end of convolution block ------------------------------------------------------------------
