@@ -179,3 +179,84 @@ def test_repr_of_autograd_tensors_matches_torch() -> None:
 def test_shape_and_size_print_like_torch() -> None:
     assert repr(hl.ones(2, 3).shape) == repr(torch.ones(2, 3).shape) == "torch.Size([2, 3])"
     assert hl.ones(2, 3).size(-1) == 3 and str(hl.float32) == "torch.float32"
+
+
+# --- the version counter ----------------------------------------------------------------------------------
+def test_modifying_a_saved_tensor_in_place_raises_torchs_error() -> None:
+    for lib in (hl, torch):
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = a * 1
+        y = (b * b).sum()  # saves b
+        b.add_(1)
+        with pytest.raises(RuntimeError, match="one of the variables needed for gradient "
+                                               "computation has been modified by an inplace "
+                                               "operation"):
+            y.backward()
+
+
+def test_version_counter_is_shared_by_views_and_bumped_by_setitem() -> None:
+    a = hl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = a.exp()  # saves its output
+    y = b.sum() * 1
+    view = b[1:]
+    version = b._version
+    with hl.no_grad():
+        view[0] = 5.0
+    assert b._version == view._version == version + 1
+    with pytest.raises(RuntimeError, match="is at version 1; expected version 0 instead"):
+        (b * y).sum().backward()
+
+
+def test_inplace_on_a_view_while_recording_is_refused_as_documented() -> None:
+    b = hl.tensor([1.0, 2.0, 3.0], requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match="in-place operation on a view of another tensor"):
+        b[1:].mul_(2)
+
+
+def test_inplace_on_a_leaf_requiring_grad_is_refused_and_allowed_under_no_grad() -> None:
+    w = hl.ones(3, requires_grad=True)
+    for op in (lambda: w.add_(1), lambda: w.mul_(2), lambda: w.zero_(), lambda: w.fill_(1.0),
+               lambda: w.clamp_(0, 1), lambda: w.copy_(hl.zeros(3)), lambda: w.uniform_(),
+               lambda: w.normal_(), lambda: w.__setitem__(0, 2.0)):
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used "
+                                               "in an in-place operation"):
+            op()
+    with hl.no_grad():
+        w.sub_(0.5)
+    assert w.tolist() == [0.5, 0.5, 0.5] and w.is_leaf
+
+
+# --- devices ------------------------------------------------------------------------------------------------
+def test_cuda_queries_never_raise_on_a_cpu_machine() -> None:
+    assert hl.cuda.is_available() is False and hl.cuda.device_count() == 0
+    assert hl.ones(2).device == hl.device("cpu") and str(hl.ones(2).device) == "cpu"
+    assert repr(hl.device("cuda:1")) == repr(torch.device("cuda:1"))
+
+
+@pytest.mark.parametrize("ask", [lambda: hl.ones(2).cuda(), lambda: hl.ones(2, device="cuda"),
+                                 lambda: hl.ones(2).to("cuda:0"), lambda: hl.zeros(2).to(hl.device("cuda"))],
+                         ids=["cuda()", "device=", "to(str)", "to(device)"])
+def test_asking_for_cuda_without_a_gpu_says_how_to_install(ask) -> None:
+    with pytest.raises(RuntimeError, match=r"CUDA is not available.*requirements-gpu.txt"):
+        ask()
+
+
+def test_mixing_devices_names_both(monkeypatch) -> None:
+    from handbook_lib import _device
+
+    a, b = hl.ones(2), hl.ones(2)
+    real = _device.device_of
+    monkeypatch.setattr(_device, "device_of",
+                        lambda array: hl.device("cuda:0") if array is b._data else real(array))
+    b._data = b._data.copy()  # a different array class is what sends ops to the device check
+    with pytest.raises(RuntimeError, match=r"same device.*cpu, cuda:0"):
+        from handbook_lib.ops._util import check_same_device
+
+        check_same_device(a, b)
+    with pytest.raises(RuntimeError, match=r"same device.*cpu, cuda:0"):
+        hl.matmul(a, b)
+
+
+def test_invalid_device_string_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda device type"):
+        hl.device("tpu")
