@@ -72,13 +72,27 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None,
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{input.dtype.name} != {other.dtype.name}")
     try:
-        data = a @ b
+        data = _product(a, b)
     except ValueError:
         raise RuntimeError(_matmul_error(a.shape, b.shape)) from None
     result = wrap(data)
     if requires_graph(input, other):
+        if _node is MatmulBackward0:  # PyTorch's names for the plain cases
+            _node = _PLAIN_PRODUCTS.get((a.ndim, b.ndim), MatmulBackward0)
         record(result, _node, (input, other), saved=(input, other))
     return write_out(result, out)
+
+
+def _product(a, b):
+    """``a @ b``; an inner dimension of 1 (an outer product, e.g. a batch-1 weight gradient
+    ``gradᵀ · x``) is a broadcast multiply: numpy's matmul runs that case without BLAS, ~10x
+    slower. Each output element is one product either way, so the values are identical."""
+    if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] == 1 and b.shape[-2] == 1:
+        return a * b
+    return a @ b
+
+
+_PLAIN_PRODUCTS = {(1, 1): DotBackward0, (2, 2): MmBackward0}
 
 
 def _matmul_error(sa: tuple, sb: tuple) -> str:
