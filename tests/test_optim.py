@@ -630,3 +630,37 @@ def test_lr_scheduler_module_layout():
     assert optim.lr_scheduler is lr_scheduler
     assert issubclass(lr_scheduler.ReduceLROnPlateau, lr_scheduler.LRScheduler)
     assert lr_scheduler._LRScheduler is lr_scheduler.LRScheduler
+
+
+# --- with nn modules -------------------------------------------------------------------------
+def test_training_an_nn_module_matches_torch():
+    """Parameters from ``model.named_parameters()``, a scheduler, 50 steps: same as torch."""
+    import handbook_lib.nn as hl_nn
+
+    rng = np.random.default_rng(1)
+    x, target = rng.standard_normal((16, 5)), rng.integers(0, 3, 16)
+    models, histories = {}, {}
+    for lib_name, (lib, lib_optim) in LIBS.items():
+        nn = hl_nn if lib is hl else torch.nn
+        lib.manual_seed(0)
+        models[lib_name] = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    models["hl"].load_state_dict({k: hl.tensor(v.numpy())
+                                  for k, v in models["torch"].state_dict().items()})
+    for lib_name, (lib, lib_optim) in LIBS.items():
+        model = models[lib_name]
+        optimizer = lib_optim.Adam(model.named_parameters(), lr=0.05, weight_decay=1e-3)
+        scheduler = lib_optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=50)
+        inputs, labels = lib.tensor(x), lib.tensor(target)
+        for _ in range(50):
+            optimizer.zero_grad()
+            loss = (-model(inputs).log_softmax(dim=1).gather(1, labels[:, None])).mean()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+        histories[lib_name] = (loss.item(), [p.detach().numpy() for p in model.parameters()],
+                               optimizer.state_dict()["param_groups"])
+    (loss_hl, params_hl, groups_hl), (loss_torch, params_torch, groups_torch) = histories.values()
+    assert loss_hl == pytest.approx(loss_torch, rel=1e-9) and loss_hl < 0.5
+    for ours, theirs in zip(params_hl, params_torch):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-10)
+    assert groups_hl == groups_torch
