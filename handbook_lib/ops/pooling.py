@@ -101,18 +101,34 @@ def _non_overlapping(kernel: tuple, stride: tuple, dilation: tuple) -> bool:
 
 # --- max pooling -----------------------------------------------------------------------------
 def _max_over_offsets(x, slices: list):
-    """The maximum of each window and the (first) offset that holds it; NaN wins, as in PyTorch."""
+    """The maximum of each window and the (first) offset that holds it, as PyTorch picks it.
+
+    Only fast arithmetic runs per offset (masked copies are several times slower): the running
+    maximum, and ``arg = max(arg, better·k)``, which works because ``k`` only grows.
+    """
     xp = xp_of(x)
     best = x[slices[0]].copy()
     arg = xp.zeros(best.shape, dtype=np.min_scalar_type(len(slices) - 1))
     for k in range(1, len(slices)):
         value = x[slices[k]]
-        better = value > best
-        if x.dtype.kind == "f":
-            better |= xp.isnan(value)
+        xp.maximum(arg, (value > best) * arg.dtype.type(k), out=arg)
+        xp.maximum(best, value, out=best)  # NaN propagates into best
+    if x.dtype.kind == "f" and xp.isnan(best).any():
+        arg = _nan_aware_arg(x, slices, arg.dtype)
+    return best, arg
+
+
+def _nan_aware_arg(x, slices: list, dtype):
+    """PyTorch's rule with NaN (``value > best or isnan(value)``): the last NaN wins."""
+    xp = xp_of(x)
+    best = x[slices[0]].copy()
+    arg = xp.zeros(best.shape, dtype=dtype)
+    for k in range(1, len(slices)):
+        value = x[slices[k]]
+        better = (value > best) | xp.isnan(value)
         xp.copyto(best, value, where=better)
         xp.copyto(arg, k, where=better)
-    return best, arg
+    return arg
 
 
 def _scatter_to_offsets(grad, arg, slices: list, padded_shape: tuple, overlapping: bool):
@@ -120,11 +136,10 @@ def _scatter_to_offsets(grad, arg, slices: list, padded_shape: tuple, overlappin
     xp = xp_of(grad)
     out = xp.zeros(padded_shape, dtype=grad.dtype)
     for k, where in enumerate(slices):
-        hit = arg == k
         if overlapping:
-            out[where] += xp.where(hit, grad, 0)
+            out[where] += grad * (arg == k)
         else:
-            xp.copyto(out[where], grad, where=hit)
+            xp.multiply(grad, arg == k, out=out[where])
     return out
 
 
