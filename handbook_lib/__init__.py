@@ -6,6 +6,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import warnings as _warnings
+
+# Like PyTorch, operations give inf/nan silently: numpy's "overflow/invalid value" warnings are
+# muted for calls made from inside handbook_lib (and only there; numpy code outside is unaffected).
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"handbook_lib(\.|$)")
+
 from ._dtype import (bool, double, dtype, float, float16, float32, float64, get_default_dtype,  # noqa: A004
                      half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from ._device import device
@@ -38,7 +44,7 @@ from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, fl
                         fliplr, flipud, hstack, movedim, moveaxis, narrow, permute, reshape, roll,
                         split, squeeze, stack, swapaxes, swapdims, t, transpose, unbind, unflatten,
                         unsqueeze, vstack)
-from . import autograd, cuda, utils
+from . import autograd, cuda, nn, optim, utils
 from .serialization import load, save
 from . import datasets, transforms
 
