@@ -160,20 +160,25 @@ class ProdBackward1(Node):
         return _spread(grad, self.shape, axes) * others
 
 
-def prod_dims(input: Tensor, axes: tuple, keepdim: bool) -> Tensor:
+class ProdBackward0(ProdBackward1):
+    """Product of all elements."""
+
+
+def prod_dims(input: Tensor, axes: tuple, keepdim: bool, node: type = ProdBackward1) -> Tensor:
     data = input._data.prod(axis=axes, keepdims=keepdim,
                             dtype=np.int64 if input._data.dtype.kind in "biu" else None)
-    return record(wrap(data), ProdBackward1, (input,), saved=(input,), shape=input._data.shape,
+    return record(wrap(data), node, (input,), saved=(input,), shape=input._data.shape,
                   axes=axes)
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    result = prod_dims(input, normalize_dims(dim, input._data.ndim), keepdim)
+    result = prod_dims(input, normalize_dims(dim, input._data.ndim), keepdim,
+                       ProdBackward0 if dim is None else ProdBackward1)
     return result if dtype is None else result.to(dtype)
 
 
 # --- max / min ---------------------------------------------------------------------------------------
-class MaxBackward1(Node):
+class MaxBackward0(Node):
     """max/min over a dim: the gradient goes to the element that was picked."""
 
     def backward(self, grad):
@@ -185,11 +190,11 @@ class MaxBackward1(Node):
         return scatter_into_zeros(grad, self.dim, indices, self.shape)
 
 
-class MinBackward1(MaxBackward1):
+class MinBackward0(MaxBackward0):
     pass
 
 
-class MaxBackward0(Node):
+class MaxBackward1(Node):
     """max/min of all elements (also amax/amin): ties share the gradient evenly, as PyTorch."""
 
     def backward(self, grad):
@@ -201,15 +206,15 @@ class MaxBackward0(Node):
         return _spread(grad, self.shape, axes) * selected / count
 
 
-class MinBackward0(MaxBackward0):
+class MinBackward1(MaxBackward1):
     pass
 
 
-class AmaxBackward0(MaxBackward0):
+class AmaxBackward0(MaxBackward1):
     pass
 
 
-class AminBackward0(MaxBackward0):
+class AminBackward0(MaxBackward1):
     pass
 
 
@@ -232,7 +237,7 @@ def _extreme(input: Tensor, dim, keepdim: bool, is_max: bool):
         axes = tuple(range(input._data.ndim))
         _check_not_empty(input, name, axes)
         data = input._data.max() if is_max else input._data.min()
-        node = MaxBackward0 if is_max else MinBackward0
+        node = MaxBackward1 if is_max else MinBackward1
         return record(wrap(data), node, (input,), saved=(input, OUTPUT),
                       shape=input._data.shape, axes=axes)
     axis = normalize_dim(dim, input._data.ndim)
@@ -245,7 +250,7 @@ def _extreme(input: Tensor, dim, keepdim: bool, is_max: bool):
     if not keepdim:
         values, arg = values.squeeze(axis), arg.squeeze(axis)
     indices = wrap(arg.astype(np.int64))
-    node = MaxBackward1 if is_max else MinBackward1
+    node = MaxBackward0 if is_max else MinBackward0
     values = record(wrap(values), node, (input,), saved=(indices,), shape=input._data.shape,
                     dim=axis, keepdim=keepdim)
     return (max_result if is_max else min_result)(values, indices)

@@ -49,7 +49,15 @@ class UnsafeViewBackward0(ViewBackward0):
     pass
 
 
-def view(input: Tensor, *shape) -> Tensor:
+class SqueezeBackward0(ViewBackward0):
+    pass
+
+
+class UnsqueezeBackward0(ViewBackward0):
+    pass
+
+
+def view(input: Tensor, *shape, _node: type = ViewBackward0) -> Tensor:
     """Same data, new shape, no copy. Needs strides compatible with the new shape."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
         return input.to(shape[0])
@@ -61,7 +69,7 @@ def view(input: Tensor, *shape) -> Tensor:
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         ) from None
-    return record(wrap(data, base=input), ViewBackward0, (input,), shape=input._data.shape)
+    return record(wrap(data, base=input), _node, (input,), shape=input._data.shape)
 
 
 def reshape(input: Tensor, *shape) -> Tensor:
@@ -109,14 +117,14 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         axes = tuple(a for a in (normalize_dim(d, len(shape)) for d in dims) if len(shape) and shape[a] == 1)
     new_shape = tuple(s for i, s in enumerate(shape) if i not in axes)
-    return view(input, new_shape)
+    return view(input, new_shape, _node=SqueezeBackward0)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     ndim = input._data.ndim
     axis = normalize_dim(dim, ndim + 1)
     shape = input._data.shape
-    return view(input, shape[:axis] + (1,) + shape[axis:])
+    return view(input, shape[:axis] + (1,) + shape[axis:], _node=UnsqueezeBackward0)
 
 
 # --- permute / transpose ----------------------------------------------------------------------------
