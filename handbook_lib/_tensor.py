@@ -213,6 +213,7 @@ class Tensor:
                 detached = grad if STATE.enabled else grad.detach()
                 tensor.grad = detached if tensor.grad is None else tensor.grad + detached
 
+        store.runs_last = True
         self._grad_fn.register_prehook(store, self._output_nr)
         self._retains_grad = True
 

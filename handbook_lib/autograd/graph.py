@@ -102,11 +102,13 @@ class Node:
 
     def register_prehook(self, hook: Callable, output_nr: int = 0) -> "RemovableHandle":
         """``hook(grad)`` runs on the gradient of output ``output_nr`` before backward; it may
-        return a replacement."""
+        return a replacement. Hooks marked ``runs_last`` (retain_grad's) stay after the others,
+        so ``.grad`` sees the gradient the other hooks made, as in PyTorch."""
         if self._pre_hooks is None:
             self._pre_hooks = {}
         hooks = self._pre_hooks.setdefault(output_nr, [])
         hooks.append(hook)
+        hooks.sort(key=lambda h: getattr(h, "runs_last", False))  # stable: keeps insertion order
         return RemovableHandle(hooks, hook)
 
 
