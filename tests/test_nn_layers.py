@@ -123,7 +123,8 @@ def test_functional_linear_and_errors():
     out = F.linear(x, w, b)
     assert out.grad_fn is None
     np.testing.assert_allclose(out.numpy(), x.numpy() @ w.numpy().T + b.numpy())
-    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x4\)"):
+    with pytest.raises(RuntimeError,
+                       match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x4\)"):
         F.linear(x, hl.tensor(randn(4, 4)))
     with pytest.raises(RuntimeError, match="same dtype"):
         F.linear(x.float(), w)
@@ -265,7 +266,8 @@ def test_layernorm_shape_error():
 def test_pad_constant_matches_torch(pads, value):
     x = randn(2, 3, 4)
     a, b = pair(x)
-    out_ours, out_theirs = F.pad(a, pads, value=value), torch.nn.functional.pad(b, pads, value=value)
+    out_ours = F.pad(a, pads, value=value)
+    out_theirs = torch.nn.functional.pad(b, pads, value=value)
     close(out_ours, out_theirs)
     g = randn(*out_theirs.shape, seed=3)
     out_ours.backward(hl.tensor(g)), out_theirs.backward(torch.tensor(g))
@@ -347,3 +349,21 @@ def test_init_generator_is_reproducible():
     a = nn.init.xavier_uniform_(hl.empty(4, 4), generator=hl.Generator().manual_seed(3))
     b = nn.init.xavier_uniform_(hl.empty(4, 4), generator=hl.Generator().manual_seed(3))
     np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("name,kwargs", [("relu", {}), ("leaky_relu", {"negative_slope": 0.2}),
+                                         ("elu", {}), ("hardtanh", {}), ("relu6", {}),
+                                         ("silu", {})])
+def test_inplace_activations_match_torch(name, kwargs):
+    x = randn(3, 4) * 4
+    a, b = pair(x)
+    ha, tb = a * 1, b * 1  # non-leaf inputs may be overwritten
+    out_ours = getattr(F, name)(ha, inplace=True, **kwargs)
+    out_theirs = getattr(torch.nn.functional, name)(tb, inplace=True, **kwargs)
+    assert out_ours is ha
+    close(ha, tb)
+    out_ours.sum().backward()
+    out_theirs.sum().backward()
+    close(a.grad, b.grad)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        getattr(F, name)(hl.tensor(x, requires_grad=True), inplace=True, **kwargs)

@@ -126,7 +126,8 @@ def test_assign_before_init_is_an_error():
         def __init__(self):
             self.w = nn.Parameter(hl.zeros(1))
 
-    with pytest.raises(AttributeError, match=r"cannot assign parameters before Module.__init__\(\)"):
+    with pytest.raises(AttributeError,
+                       match=r"cannot assign parameters before Module.__init__\(\)"):
         Bad()
 
 

@@ -7,8 +7,11 @@ backward beside its forward.
 from __future__ import annotations
 
 from .._tensor import Tensor
-from ..ops.activation import elu, gelu, hardtanh, leaky_relu, relu6, silu, softplus
-from ..ops.elementwise import relu, sigmoid, tanh
+from ..ops import activation as _act
+from ..ops.activation import gelu, softplus
+from ..ops._util import inplace as _inplace
+from ..ops.elementwise import relu as _relu
+from ..ops.elementwise import sigmoid, tanh
 from ..ops.indexing import one_hot
 from ..ops.layers import bilinear, dropout, dropout2d, embedding, linear, pad
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
@@ -33,8 +36,45 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     return _log_softmax(input, _implicit_dim(input.ndim) if dim is None else dim, dtype)
 
 
+def _apply(fn, input: Tensor, inplace: bool, *args) -> Tensor:
+    """``fn(input, *args)``; with ``inplace=True`` written into ``input`` (autograd sees the
+    old value through a snapshot, so the backward stays correct)."""
+    return _inplace(input, fn, *args) if inplace else fn(input, *args)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(0, x)."""
+    return input.relu_() if inplace else _relu(input)
+
+
 def relu_(input: Tensor) -> Tensor:
     return input.relu_()
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, ``negative_slope`` · x otherwise."""
+    return _apply(_act.leaky_relu, input, inplace, negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, α(eˣ − 1) otherwise."""
+    return _apply(_act.elu, input, inplace, alpha)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]."""
+    return _apply(_act.hardtanh, input, inplace, min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(0, x), 6)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x · σ(x)."""
+    return _apply(_act.silu, input, inplace)
 
 
 def logsigmoid(input: Tensor) -> Tensor:

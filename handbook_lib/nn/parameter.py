@@ -1,4 +1,4 @@
-"""``nn.Parameter``: a tensor that a :class:`~handbook_lib.nn.Module` registers as a learnable weight.
+"""``nn.Parameter``: a tensor that a :class:`~handbook_lib.nn.Module` registers as a weight.
 
 Assigning a Parameter to a module attribute (``self.weight = Parameter(...)``) is what puts it
 into ``module.parameters()``, and so into the optimizer. It shares storage with the tensor it was
@@ -17,7 +17,8 @@ class Parameter(Tensor):
         if data is None:
             data = empty(0)
         if not isinstance(data, Tensor):
-            raise TypeError(f"Parameter(): argument 'data' must be Tensor, not {type(data).__name__}")
+            raise TypeError(f"Parameter(): argument 'data' must be Tensor, not "
+                            f"{type(data).__name__}")
         param = cls._wrap(data._data)
         param._version_counter = data._version_counter
         param.requires_grad_(requires_grad)

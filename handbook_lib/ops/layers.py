@@ -10,7 +10,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ..random import rng_of
-from ._util import check_same_device, record, requires_graph, wrap
+from ._util import check_same_device, record, wrap
 from .linalg import matmul
 
 
@@ -95,7 +95,7 @@ class EmbeddingBackward0(Node):
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no gradient."""
+    """Rows of ``weight`` picked by integer ``input``; row ``padding_idx`` gets no gradient."""
     idx = input._data
     if idx.dtype.kind not in "iu":
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following "
@@ -146,7 +146,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
               generator=None) -> Tensor:
-    """Zero whole channels: ``input`` is ``(N, C, H, W)`` (or ``(C, H, W)``), one draw per channel."""
+    """Zero whole channels of ``(N, C, H, W)`` (or ``(C, H, W)``) input: one draw per channel."""
     _check_p(p)
     if input.ndim not in (3, 4):
         raise RuntimeError(f"dropout2d: expected a 3-D or 4-D input (C, H, W) or (N, C, H, W), "
@@ -172,7 +172,8 @@ class ConstantPadNdBackward0(Node):
         return grad[self.region]
 
 
-def pad(input: Tensor, pad: tuple | list, mode: str = "constant", value: float | None = None) -> Tensor:
+def pad(input: Tensor, pad: tuple | list, mode: str = "constant",
+        value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)`` starting
     from the last dim. Negative amounts crop. Only ``mode='constant'`` is implemented."""
     if mode != "constant":

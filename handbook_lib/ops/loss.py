@@ -71,7 +71,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     return _reduce(loss, reduction)
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
     """0.5 d² where |d| < δ, δ (|d| − 0.5 δ) elsewhere: ``smooth_l1_loss`` times δ."""
     _warn_shapes(input, target)
     diff = input - target
@@ -281,7 +282,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 
 
 class BinaryCrossEntropyWithLogitsBackward0(Node):
-    """With l = (pos_weight − 1) t + 1: ∂/∂x = (1 − t) − l σ(−x), ∂/∂t = −x + (pos_weight − 1) softplus(−x)."""
+    """With l = (pos_weight − 1) t + 1: ∂/∂x = (1 − t) − l σ(−x) and
+    ∂/∂t = −x + (pos_weight − 1) softplus(−x)."""
 
     def backward(self, grad):
         x, t, w, pw = self.saved_tensors

@@ -11,7 +11,7 @@ from ..parameter import Parameter
 from .module import Module, _addindent
 
 
-def _index(idx: int, size: int, kind: str) -> int:
+def _index(idx: int, size: int) -> int:
     idx = operator.index(idx)
     if not -size <= idx < size:
         raise IndexError(f"index {idx} is out of range")
@@ -34,15 +34,15 @@ class Sequential(Module):
     def __getitem__(self, idx: int | slice) -> "Module":
         if isinstance(idx, slice):
             return type(self)(OrderedDict(list(self._modules.items())[idx]))
-        return next(islice(self._modules.values(), _index(idx, len(self), "Sequential"), None))
+        return next(islice(self._modules.values(), _index(idx, len(self)), None))
 
     def __setitem__(self, idx: int, module: Module) -> None:
-        key = list(self._modules)[_index(idx, len(self), "Sequential")]
+        key = list(self._modules)[_index(idx, len(self))]
         setattr(self, key, module)
 
     def __delitem__(self, idx: int | slice) -> None:
         keys = list(self._modules)
-        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), "")]]:
+        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]:
             delattr(self, key)
         items = list(self._modules.items())
         self._modules.clear()
@@ -94,14 +94,14 @@ class ModuleList(Module):
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
             return type(self)(list(self._modules.values())[idx])
-        return self._modules[str(_index(idx, len(self), "ModuleList"))]
+        return self._modules[str(_index(idx, len(self)))]
 
     def __setitem__(self, idx: int, module: Module) -> None:
-        setattr(self, str(_index(idx, len(self), "ModuleList")), module)
+        setattr(self, str(_index(idx, len(self))), module)
 
     def __delitem__(self, idx: int | slice) -> None:
         keys = list(self._modules)
-        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), "")]]:
+        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self))]]:
             del self._modules[key]
         modules = list(self._modules.values())
         self._modules.clear()
@@ -209,10 +209,10 @@ class ParameterList(Module):
             self.append(value)
 
     def __getitem__(self, idx: int) -> Parameter:
-        return self._parameters[str(_index(idx, len(self), "ParameterList"))]
+        return self._parameters[str(_index(idx, len(self)))]
 
     def __setitem__(self, idx: int, param: Tensor) -> None:
-        key = str(_index(idx, len(self), "ParameterList"))
+        key = str(_index(idx, len(self)))
         self.register_parameter(key, param if isinstance(param, Parameter) else Parameter(param))
 
     def __len__(self) -> int:

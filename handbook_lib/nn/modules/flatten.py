@@ -1,4 +1,4 @@
-"""``Flatten`` and ``Unflatten``: reshape between (N, C, H, W) feature maps and (N, C·H·W) vectors."""
+"""``Flatten`` and ``Unflatten``: between (N, C, H, W) feature maps and (N, C·H·W) vectors."""
 from __future__ import annotations
 
 from ..._tensor import Tensor

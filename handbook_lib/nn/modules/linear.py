@@ -12,7 +12,7 @@ from .module import Module
 
 
 class Identity(Module):
-    """Returns its input unchanged (a placeholder, e.g. to remove a layer); arguments are ignored."""
+    """Returns its input unchanged (a placeholder, e.g. to remove a layer); ignores arguments."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__()

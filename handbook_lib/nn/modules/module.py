@@ -16,7 +16,7 @@ import itertools
 from collections import OrderedDict, namedtuple
 from typing import Any, Callable, Iterator, Mapping
 
-from ... import _device, _dtype
+from ... import _dtype
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ..parameter import Buffer, Parameter
@@ -57,7 +57,7 @@ class RemovableHandle:
 
 
 def typename(obj: Any) -> str:
-    """PyTorch's ``torch.typename``: ``torch.FloatTensor`` for tensors, the qualified class name else."""
+    """PyTorch's ``torch.typename``: ``torch.FloatTensor`` for tensors, else the class's name."""
     if isinstance(obj, Tensor):
         return obj.type()
     cls = obj if isinstance(obj, type) else type(obj)
@@ -239,9 +239,6 @@ class Module:
         keys = list(super().__dir__()) + list(self._parameters) + list(self._modules) \
             + list(self._buffers)
         return sorted(k for k in set(keys) if not k[0].isdigit())
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
 
     # --- calling -----------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
