@@ -126,7 +126,8 @@ def test_functional_linear_and_errors():
     with pytest.raises(RuntimeError,
                        match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x4\)"):
         F.linear(x, hl.tensor(randn(4, 4)))
-    with pytest.raises(RuntimeError, match="same dtype"):
+    with pytest.raises(RuntimeError, match="mat1 and mat2 must have the same dtype, but got "
+                                           "Float and Double"):
         F.linear(x.float(), w)
     xg = hl.tensor(randn(2, 3), requires_grad=True)
     assert F.linear(xg, w, b).grad_fn.name() == "AddmmBackward0"
@@ -148,12 +149,17 @@ def test_linear_default_init_bounds_and_float32():
 
 # --- Embedding ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("padding_idx", [None, 0, -1])
-def test_embedding_matches_torch(padding_idx):
-    ours, theirs = build(lambda n: n.Embedding(6, 3, padding_idx=padding_idx), np.float64)
+@pytest.mark.parametrize("kwargs", [{}, {"padding_idx": 0}, {"padding_idx": -1},
+                                    {"max_norm": 1.0}, {"max_norm": 0.5, "norm_type": 1.0},
+                                    {"scale_grad_by_freq": True, "padding_idx": 1}],
+                         ids=lambda k: "-".join(f"{a}={b}" for a, b in k.items()) or "plain")
+def test_embedding_matches_torch(kwargs):
+    ours, theirs = build(lambda n: n.Embedding(6, 3, **kwargs), np.float64)
+    assert repr(ours) == repr(theirs)
     idx = np.array([[0, 2, 5], [5, 5, 1]])
     out_ours, out_theirs = ours(hl.tensor(idx)), theirs(torch.tensor(idx))
     close(out_ours, out_theirs)
+    close(ours.weight, theirs.weight)  # max_norm renormalises looked-up rows in place
     g = randn(2, 3, 3)
     out_ours.backward(hl.tensor(g))
     out_theirs.backward(torch.tensor(g))
@@ -173,6 +179,8 @@ def test_embedding_padding_row_starts_at_zero_and_from_pretrained():
         frozen(hl.tensor([3]))
     with pytest.raises(RuntimeError, match="indices"):
         frozen(hl.tensor([1.0]))
+    with pytest.raises(NotImplementedError, match="sparse=True"):
+        nn.Embedding(3, 2, sparse=True)(hl.tensor([1]))
 
 
 # --- Dropout -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ..random import rng_of
-from ._util import check_same_device, record, wrap
+from ._util import _type_name, check_same_device, record, wrap
 from .linalg import matmul
 
 
@@ -54,7 +54,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                            f"{x.shape[-1] if x.ndim else 1} and {w.shape[1]}x{w.shape[0]})")
     if x.dtype != w.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                           f"{input.dtype.name} and {weight.dtype.name}")
+                           f"{_type_name(x.dtype)} and {_type_name(w.dtype)}")
     data = x @ w.T
     if bias is not None:
         data += bias._data
@@ -90,25 +90,54 @@ class EmbeddingBackward0(Node):
         flat_grad = grad.reshape(-1, grad.shape[-1])
         if self.padding_idx is not None:
             flat_grad = flat_grad.masked_fill((flat_idx == self.padding_idx).unsqueeze(-1), 0)
+        if self.scale_grad_by_freq:
+            counts = grad.xp.bincount(flat_idx._data, minlength=self.weight_shape[0])
+            flat_grad = flat_grad / wrap(counts[flat_idx._data].astype(grad._data.dtype))[:, None]
         zeros = wrap(grad.xp.zeros(self.weight_shape, dtype=grad._data.dtype))
         return index_add(zeros, 0, flat_idx, flat_grad)
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Rows of ``weight`` picked by integer ``input``; row ``padding_idx`` gets no gradient."""
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by integer ``input``; row ``padding_idx`` gets no gradient.
+
+    ``max_norm``: rows that are looked up and longer than it are first rescaled in place
+    (PyTorch's ``embedding_renorm_``). ``scale_grad_by_freq``: each row's gradient is divided
+    by how often its index occurs in ``input``.
+    """
     idx = input._data
     if idx.dtype.kind not in "iu":
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following "
                            f"scalar types: Long, Int; but got {input.type()} instead (while "
                            "checking arguments for embedding)")
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported by "
+                                  "handbook_lib; use sparse=False")
     num = weight.shape[0]
     if idx.size and (idx.min() < -num or idx.max() >= num):
         raise IndexError("index out of range in self")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
     result = wrap(weight._data[idx])
     return record(result, EmbeddingBackward0, (weight,), saved=(input,),
-                  padding_idx=padding_idx, weight_shape=weight._data.shape)
+                  padding_idx=padding_idx, weight_shape=weight._data.shape,
+                  scale_grad_by_freq=scale_grad_by_freq)
+
+
+def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
+    """Scale the looked-up rows whose ``norm_type``-norm exceeds ``max_norm`` down to it."""
+    xp = weight.xp
+    rows = xp.unique(idx % weight.shape[0])
+    data = weight._data
+    norms = xp.linalg.norm(data[rows].astype(np.float64), ord=norm_type, axis=1)
+    too_long = norms > max_norm
+    if too_long.any():
+        scale = max_norm / (norms[too_long] + 1e-7)
+        data[rows[too_long]] *= scale[:, None].astype(data.dtype)
+        weight._version_counter[0] += 1
 
 
 # --- dropout -----------------------------------------------------------------------------------
