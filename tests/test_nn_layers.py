@@ -375,3 +375,31 @@ def test_inplace_activations_match_torch(name, kwargs):
     close(a.grad, b.grad)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         getattr(F, name)(hl.tensor(x, requires_grad=True), inplace=True, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["linear", "bn2d", "layernorm_2d", "gelu", "log_softmax"])
+def test_layers_on_non_contiguous_input(name):
+    factory, shapes = LAYERS[name]
+    ours, theirs = build(factory, np.float64)
+    shape = shapes[0]
+    base = randn(*reversed(shape))  # transpose back to ``shape``: a non-contiguous view
+    a = hl.tensor(base, requires_grad=True)
+    b = torch.tensor(base, requires_grad=True)
+    dims = tuple(reversed(range(len(shape))))
+    view_ours, view_theirs = a.permute(*dims), b.permute(*dims)
+    assert not view_ours.is_contiguous()
+    out_ours, out_theirs = ours(view_ours), theirs(view_theirs)
+    close(out_ours, out_theirs)
+    g = randn(*out_theirs.shape, seed=4)
+    out_ours.backward(hl.tensor(g)), out_theirs.backward(torch.tensor(g))
+    close(a.grad, b.grad)
+
+
+def test_cross_entropy_on_non_contiguous_logits():
+    base = randn(5, 4)
+    a, b = pair(base)
+    loss_ours = F.cross_entropy(a.t(), hl.tensor([0, 3, 1, 4]))
+    loss_theirs = torch.nn.functional.cross_entropy(b.t(), torch.tensor([0, 3, 1, 4]))
+    close(loss_ours, loss_theirs)
+    loss_ours.backward(), loss_theirs.backward()
+    close(a.grad, b.grad)
