@@ -84,6 +84,24 @@ def test_conv_transpose2d_matches_pytorch(shapes, kwargs, dtype):
     run_both("conv_transpose2d", shapes, dtype, kwargs)
 
 
+@pytest.mark.parametrize("name,kwargs", [("conv2d", dict(stride=2, padding=1)),
+                                         ("conv_transpose2d", dict(stride=2, output_padding=1))])
+def test_frozen_weight_still_gives_the_input_gradient(name, kwargs):
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((3, 3, 3, 3))
+    ours_x, theirs_x = hl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    getattr(F, name)(ours_x, hl.tensor(w), **kwargs).sum().backward()
+    getattr(TF, name)(theirs_x, torch.tensor(w), **kwargs).sum().backward()
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-12)
+
+
+def test_weight_rank_errors():
+    with pytest.raises(RuntimeError, match="expected a 4-D weight"):
+        F.conv2d(hl.zeros(1, 1, 4, 4), hl.zeros(1, 1, 3))
+    with pytest.raises(RuntimeError, match="expected a 3-D weight"):
+        F.conv1d(hl.zeros(1, 1, 4), hl.zeros(1, 1, 3, 3))
+
+
 def test_input_without_grad_gets_none_and_weight_grad_still_right():
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal((2, 1, 8, 8)), rng.standard_normal((3, 1, 3, 3))

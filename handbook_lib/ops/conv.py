@@ -19,6 +19,7 @@ Gradients are computed on raw arrays for speed; double backward is not supported
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 from .._device import xp_of
@@ -251,10 +252,10 @@ class ConvolutionBackward0(Node):
         return gx, gw, gb
 
     def _conv_grads(self, g, w, col, needs_input: bool, needs_weight: bool) -> tuple:
-        g_t = channels_first(g)
         gx = gw = None
         if needs_weight:
-            gw = wrap(grad_weight(g_t, col, self.groups, w.shape).reshape(self.weight_shape))
+            gw = grad_weight(channels_first(g), col, self.groups, w.shape)
+            gw = wrap(gw.reshape(self.weight_shape))
         if needs_input:
             n, c = self.padded_shape[:2]
             gcol = grad_col(w, channels_first_batch_last(g), self.groups,
@@ -271,10 +272,9 @@ class ConvolutionBackward0(Node):
         if needs_weight:
             gw = wrap(grad_weight(x_t, col, self.groups, w.shape).reshape(self.weight_shape))
         if needs_input:
-            n = g.shape[0]
             product = _matmul(_grouped(w.reshape(w.shape[0], -1), self.groups),
-                              _grouped(col.reshape(-1, x_t.shape[1]), self.groups))
-            gx = to_batch_first(product.reshape((w.shape[0], n) + col.shape[4:]))
+                              _grouped(col.reshape(-1, math.prod(col.shape[3:])), self.groups))
+            gx = to_batch_first(product.reshape((w.shape[0],) + col.shape[3:]))
             gx = wrap(gx.reshape(self.input_shape))
         return gx, gw
 
@@ -288,8 +288,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     ``'valid'`` (none) or ``'same'`` (output as large as the input; stride 1 only).
     """
     if weight.ndim != 4:
-        raise RuntimeError(f"weight should have at least three dimensions: expected 4D weight "
-                           f"for conv2d, but got weight of size {list(weight.shape)}")
+        raise RuntimeError(f"conv2d: expected a 4-D weight (out_channels, in_channels / groups, "
+                           f"kH, kW), but got weight of size {list(weight.shape)}")
     return _convolution("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
 
 
@@ -297,8 +297,8 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
            dilation=1, groups: int = 1) -> Tensor:
     """1-D convolution of ``input`` (N, C, L) or (C, L); ``weight`` is (out, in / groups, k)."""
     if weight.ndim != 3:
-        raise RuntimeError(f"expected 3D weight for conv1d, but got weight of size "
-                           f"{list(weight.shape)}")
+        raise RuntimeError(f"conv1d: expected a 3-D weight (out_channels, in_channels / groups, "
+                           f"kW), but got weight of size {list(weight.shape)}")
     return _convolution("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
 
 
@@ -365,8 +365,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     """
     batched = _batched("conv_transpose2d", input, 2)
     if weight.ndim != 4:
-        raise RuntimeError(f"expected 4D weight for conv_transpose2d, but got weight of size "
-                           f"{list(weight.shape)}")
+        raise RuntimeError(f"conv_transpose2d: expected a 4-D weight (in_channels, out_channels "
+                           f"/ groups, kH, kW), but got weight of size {list(weight.shape)}")
     stride, dilation = _tuple(stride, "stride", 2), _tuple(dilation, "dilation", 2)
     _check_geometry(stride, dilation)
     pad = _tuple(padding, "padding", 2)
