@@ -76,7 +76,7 @@ test-browser: $(DEV_STAMP)
 lab: $(RUNTIME_STAMP)
 	@echo "JupyterLab will print its URL (with the access token) below; Ctrl-C stops it."
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --ServerApp.port=$(LAB_PORT) \
-	    --LabApp.default_url=/lab/tree/notebooks
+	    --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(DEV_STAMP)
 	@shopt -s nullglob; scripts=(benchmarks/*.py); \
