@@ -458,4 +458,4 @@ def test_training_trajectory_equals_torch():
             trace.append(loss.item())
         losses.append(trace)
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-10)
-    assert losses[0][-1] < 0.5 * losses[0][0]
+    assert losses[0][-1] < losses[0][0] - 0.15
