@@ -237,7 +237,8 @@ LAYERS = [
 
 @pytest.mark.parametrize("name,args,kwargs", LAYERS)
 def test_layer_reprs_match_pytorch(name, args, kwargs):
-    assert repr(getattr(nn, name)(*args, **kwargs)) == repr(getattr(torch.nn, name)(*args, **kwargs))
+    theirs = getattr(torch.nn, name)(*args, **kwargs)
+    assert repr(getattr(nn, name)(*args, **kwargs)) == repr(theirs)
 
 
 @pytest.mark.parametrize("name,args,kwargs", [

@@ -7,7 +7,7 @@ from .module import Module
 
 
 class Upsample(Module):
-    """Resize to ``size`` or by ``scale_factor`` with :func:`~handbook_lib.nn.functional.interpolate`."""
+    """Resize to ``size`` or by ``scale_factor`` (see ``nn.functional.interpolate``)."""
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
                  align_corners: bool | None = None,
