@@ -1,6 +1,6 @@
-"""MLP 784-256-10 training step (forward, cross-entropy, backward, SGD update): handbook_lib
-against PyTorch, one thread each, same process, interleaved repeats; prints the medians and
-their ratio (handbook_lib / PyTorch).
+"""MLP 784-256-10 training step (zero_grad, forward, cross-entropy, backward, SGD step):
+handbook_lib against PyTorch, one thread each, same process, interleaved repeats; prints the
+medians and their ratio (handbook_lib / PyTorch).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_mlp.py
 """
@@ -18,30 +18,29 @@ import torch  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import handbook_lib as hl  # noqa: E402
+import handbook_lib.optim  # noqa: E402,F401
 from handbook_lib import nn  # noqa: E402
 
 LR, STEPS, REPEATS = 0.01, 50, 15
 
 
-def make_models(lib):
+def make_model(lib):
     return lib.nn.Sequential(lib.nn.Linear(784, 256), lib.nn.ReLU(), lib.nn.Linear(256, 10))
 
 
-def train_step(lib, model, loss_fn, x, y) -> None:
-    """One step as a reader writes it; the SGD update by hand under no_grad."""
-    model.zero_grad()
+def train_step(optimizer, model, loss_fn, x, y) -> None:
+    """One step, as a reader writes it."""
+    optimizer.zero_grad()
     loss = loss_fn(model(x), y)
     loss.backward()
-    with lib.no_grad():
-        for p in model.parameters():
-            p -= LR * p.grad
+    optimizer.step()
 
 
-def time_steps(lib, model, loss_fn, x, y) -> float:
+def time_steps(optimizer, model, loss_fn, x, y) -> float:
     """Mean time of STEPS steps, in milliseconds."""
     start = time.perf_counter()
     for _ in range(STEPS):
-        train_step(lib, model, loss_fn, x, y)
+        train_step(optimizer, model, loss_fn, x, y)
     return (time.perf_counter() - start) / STEPS * 1e3
 
 
@@ -49,12 +48,13 @@ def bench(batch: int) -> tuple[float, float]:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, 784), dtype=np.float32)
     y = rng.integers(0, 10, batch)
-    ours = make_models(hl)
-    theirs = make_models(torch)
+    ours = make_model(hl)
+    theirs = make_model(torch)
     ours.load_state_dict({k: hl.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
-    runs = {"ours": (hl, ours, nn.CrossEntropyLoss(), hl.tensor(x), hl.tensor(y)),
-            "theirs": (torch, theirs, torch.nn.CrossEntropyLoss(), torch.from_numpy(x),
-                       torch.from_numpy(y))}
+    runs = {"ours": (hl.optim.SGD(ours.parameters(), lr=LR), ours, nn.CrossEntropyLoss(),
+                     hl.tensor(x), hl.tensor(y)),
+            "theirs": (torch.optim.SGD(theirs.parameters(), lr=LR), theirs,
+                       torch.nn.CrossEntropyLoss(), torch.from_numpy(x), torch.from_numpy(y))}
     times: dict[str, list] = {"ours": [], "theirs": []}
     for name, args in runs.items():  # warm-up
         for _ in range(5):
