@@ -403,3 +403,17 @@ def test_cross_entropy_on_non_contiguous_logits():
     close(loss_ours, loss_theirs)
     loss_ours.backward(), loss_theirs.backward()
     close(a.grad, b.grad)
+
+
+def test_normalization_gradcheck():
+    """Finite differences as a second oracle for the fused closed-form backwards."""
+    x = hl.tensor(randn(4, 3, 2), requires_grad=True)
+    w = hl.tensor(randn(3, seed=1), requires_grad=True)
+    b = hl.tensor(randn(3, seed=2), requires_grad=True)
+    assert gradcheck(lambda a, c, d: F.batch_norm(a, None, None, c, d, training=True), (x, w, b))
+    rm, rv = hl.tensor(randn(3, seed=3)), hl.tensor(np.abs(randn(3, seed=4)) + 0.5)
+    assert gradcheck(lambda a, c, d: F.batch_norm(a, rm, rv, c, d, training=False), (x, w, b))
+    lw = hl.tensor(randn(3, 2, seed=5), requires_grad=True)
+    lb = hl.tensor(randn(3, 2, seed=6), requires_grad=True)
+    assert gradcheck(lambda a, c, d: F.layer_norm(a, (3, 2), c, d), (x, lw, lb))
+    assert gradcheck(lambda a: F.layer_norm(a, (2,)), (x,))
