@@ -459,3 +459,16 @@ def test_training_trajectory_equals_torch():
         losses.append(trace)
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-10)
     assert losses[0][-1] < losses[0][0] - 0.15
+
+
+def test_optimizer_built_before_to_keeps_working():
+    import handbook_lib.optim as optim
+
+    model = nn.Linear(3, 1)
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    model.double()  # parameters change dtype in place; the optimizer still holds them
+    before = model.weight.detach().clone()
+    model(hl.ones(2, 3, dtype=hl.float64)).sum().backward()
+    opt.step()
+    assert model.weight.dtype == hl.float64
+    np.testing.assert_allclose(model.weight.detach().numpy(), before.numpy() - 0.5 * 2.0)
