@@ -95,8 +95,6 @@ class Module:
     """
 
     training: bool
-    _version: int = 1
-    call_super_init: bool = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or kwargs:
