@@ -413,3 +413,19 @@ def test_index_out_of_range_raises_index_error() -> None:
             x[:, lib.tensor([0, 7])]
         with pytest.raises(IndexError, match="Dimension out of range"):
             x.sum(2)
+
+
+def test_backward_from_two_outputs_of_one_node() -> None:
+    class Two(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, x * 3
+
+        @staticmethod
+        def backward(ctx, a, b):
+            return a * 2 + b * 3
+
+    x = hl.ones(2, requires_grad=True)
+    a, b = Two.apply(x)
+    hl.autograd.backward([a, b], [hl.ones(2), hl.ones(2)])
+    assert x.grad.tolist() == [5.0, 5.0]

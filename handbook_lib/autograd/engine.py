@@ -22,8 +22,8 @@ from .graph import AccumulateGrad, Node
 def topological_order(roots: Sequence[Node]) -> list[Node]:
     """All nodes reachable from ``roots``, each placed after every node that feeds it."""
     dependencies: dict[Node, int] = {}
-    seen = set(roots)
-    stack = list(roots)
+    stack = list(dict.fromkeys(roots))  # a node given twice (two of its outputs) is walked once
+    seen = set(stack)
     while stack:
         node = stack.pop()
         for next_node, _ in node.next_functions:
@@ -66,7 +66,8 @@ def run_backward(roots: Sequence[tuple], grads: Sequence, retain_graph: bool,
             grad_outputs = buffers.pop(node, None)
             if grad_outputs is None or (needed is not None and node not in needed):
                 continue
-            grad_outputs = _run_prehooks(node, grad_outputs)
+            if node._pre_hooks:
+                grad_outputs = _run_prehooks(node, grad_outputs)
             if capture is not None:
                 _capture(capture, node, grad_outputs)
                 if isinstance(node, AccumulateGrad):
@@ -75,7 +76,13 @@ def run_backward(roots: Sequence[tuple], grads: Sequence, retain_graph: bool,
             for (next_node, nr), grad, meta in zip(node.next_functions, grad_inputs,
                                                     node._input_meta):
                 if next_node is not None and grad is not None:
-                    _add_to_buffer(buffers, next_node, nr, _match_input(grad, meta, node))
+                    if meta is not None and (grad._data.shape != meta[0]
+                                             or grad._data.dtype != meta[1]):
+                        grad = _match_input(grad, meta, node)
+                    if next_node._num_outputs == 1 and next_node not in buffers:
+                        buffers[next_node] = [grad]  # the common case, without the call
+                    else:
+                        _add_to_buffer(buffers, next_node, nr, grad)
     finally:
         STATE.enabled = previous_mode
         if not retain_graph:
@@ -97,14 +104,10 @@ def _nodes_leading_to(order: list[Node], capture: dict) -> set:
 def _add_to_buffer(buffers: dict, node: Node, nr: int, grad) -> None:
     slots = buffers.get(node)
     if slots is None:
-        slots = buffers[node] = [None] * max(nr + 1, _output_count(node))
+        slots = buffers[node] = [None] * max(nr + 1, node._num_outputs)
     elif nr >= len(slots):
         slots.extend([None] * (nr + 1 - len(slots)))
     slots[nr] = grad if slots[nr] is None else slots[nr] + grad
-
-
-def _output_count(node: Node) -> int:
-    return getattr(node, "_num_outputs", 1)
 
 
 def _run_prehooks(node: Node, grad_outputs: list) -> list:

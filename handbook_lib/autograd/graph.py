@@ -62,6 +62,7 @@ class Node:
     """
 
     next_functions: tuple = ()
+    _num_outputs: int = 1
     _saved: tuple | None = ()
     _input_meta: tuple = ()
     _pre_hooks: dict | None = None
@@ -81,7 +82,7 @@ class Node:
     def saved_tensors(self) -> tuple:
         if self._saved is None:
             raise RuntimeError(FREED_GRAPH_MESSAGE)
-        return tuple(s.unpack(self) if isinstance(s, SavedTensor) else s for s in self._saved)
+        return tuple([s.unpack(self) if s.__class__ is SavedTensor else s for s in self._saved])
 
     def release_saved(self) -> None:
         """Free what backward needed; a second backward then raises a clear error."""
@@ -170,7 +171,8 @@ def record(out, node_cls: type, inputs: Sequence, saved: Sequence = (), **attrs:
         return out
     node = node_cls.__new__(node_cls)
     node.next_functions = tuple(edge_of(t) if t is not None else (None, 0) for t in inputs)
-    node._input_meta = tuple((t.shape, t._data.dtype) if t is not None else None for t in inputs)
+    node._input_meta = tuple((t._data.shape, t._data.dtype) if t is not None else None
+                             for t in inputs)
     if saved:
         node._saved = tuple(
             SavedTensor(out, True) if s is OUTPUT
