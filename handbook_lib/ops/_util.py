@@ -22,8 +22,22 @@ def operand_arrays(a, b) -> tuple:
     """The arrays of a binary op's operands, cast to PyTorch's result dtype.
 
     A Python number stays a number (numpy treats it as weakly typed, like PyTorch does).
-    Tensors on different devices are an error naming both devices.
+    Tensors on different devices are an error naming both devices. The common cases (two numpy
+    arrays of one dtype, a tensor with a number of its own kind) return at once.
     """
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            ad, bd = a._data, b._data
+            if ad.dtype == bd.dtype and ad.__class__ is np.ndarray and bd.__class__ is np.ndarray:
+                return ad, bd
+        elif _keeps_dtype(a._data.dtype.kind, b):  # x * 2.0
+            return a._data, b
+    elif isinstance(b, Tensor) and _keeps_dtype(b._data.dtype.kind, a):  # 1 - x
+        return a, b._data
+    return _promoted_arrays(a, b)
+
+
+def _promoted_arrays(a, b) -> tuple:
     ad = a._data if isinstance(a, Tensor) else _python_scalar(a)
     bd = b._data if isinstance(b, Tensor) else _python_scalar(b)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
@@ -37,6 +51,11 @@ def operand_arrays(a, b) -> tuple:
     if isinstance(bd, _device.ARRAY_TYPES) and bd.dtype != result:
         bd = bd.astype(result)
     return ad, bd
+
+
+def _keeps_dtype(kind: str, number) -> bool:
+    """True if a tensor of this dtype kind keeps its dtype with this Python number."""
+    return (number.__class__ is float and kind == "f") or (number.__class__ is int and kind in "fi")
 
 
 def _python_scalar(x):
@@ -109,7 +128,11 @@ def normalize_dims(dim, ndim: int) -> tuple:
 
 def requires_graph(*tensors) -> bool:
     """True when grad mode is on and an operand requires grad (the op must be recorded)."""
-    return STATE.enabled and any(isinstance(t, Tensor) and t._requires_grad for t in tensors)
+    if STATE.enabled:
+        for t in tensors:
+            if isinstance(t, Tensor) and t._requires_grad:
+                return True
+    return False
 
 
 def check_inplace(target: Tensor, *others) -> bool:
