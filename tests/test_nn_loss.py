@@ -265,3 +265,12 @@ def test_loss_modules_equal_functional():
     for module, expected in pairs:
         arg = x.sigmoid() if isinstance(module, nn.BCELoss) else x
         assert module(arg, t).item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_masked_minus_inf_logits_outside_the_target(fn):
+    logits = np.array([[2.0, -np.inf, 0.5], [-np.inf, 1.0, 3.0]])
+    if fn == "nll_loss":
+        logits = torch.log_softmax(torch.tensor(logits), 1).numpy()
+    out = run_both(fn, [logits, np.array([0, 2])], {})
+    assert np.isfinite(out.item())

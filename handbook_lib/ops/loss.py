@@ -190,12 +190,19 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     logp = shifted - input.xp.log(sum_exp)
     q, denominator = _target_distribution(input.xp, t, C, z.dtype, weight, ignore_index,
                                           label_smoothing)
-    per_row = -(q * logp).sum(axis=1)
+    per_row = -_weighted_sum(input.xp, q, logp)
     data = _reduce_rows(per_row, reduction, denominator, batch_shape)
     result = wrap(data.astype(z.dtype, copy=False))
     return record(result, CrossEntropyLossBackward0, (input,), saved=(input,), q=q,
                   q_sum=q.sum(axis=1, keepdims=True), p=exp / sum_exp, reduction=reduction,
                   denominator=denominator)
+
+
+def _weighted_sum(xp, q, logp):
+    """Σ_c q_c log p_c per row; classes with q_c = 0 add nothing even where log p_c = −inf
+    (a masked logit), as in PyTorch's NLL, which reads only the target's entry."""
+    with np.errstate(invalid="ignore"):
+        return xp.where(q != 0, q * logp, 0).sum(axis=1)
 
 
 def _check_weight(weight: Tensor | None, C: int) -> None:
@@ -232,7 +239,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     _check_weight(weight, logp.shape[1])
     q, denominator = _target_distribution(input.xp, t, logp.shape[1], logp.dtype, weight,
                                           ignore_index, 0.0)
-    data = _reduce_rows(-(q * logp).sum(axis=1), reduction, denominator, batch_shape)
+    data = _reduce_rows(-_weighted_sum(input.xp, q, logp), reduction, denominator, batch_shape)
     return record(wrap(data.astype(logp.dtype, copy=False)), NllLossBackward0, (input,),
                   saved=(input,), q=q, reduction=reduction, denominator=denominator)
 
