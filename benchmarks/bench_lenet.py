@@ -7,7 +7,8 @@
    max-pool 2 → 120 → 84 → 10, cross-entropy, SGD with momentum 0.9 written out by hand):
    median of interleaved repeats, so that load from other processes hits both alike.
 2. conv2d alone, batch 32, 16→32 channels, 28×28, 3×3 (padding 1): forward, and forward+backward.
-3. One epoch: 60,000 random samples in batches of 64 (938 steps), each library once.
+3. One epoch: 60,000 random samples in batches of 64 (938 steps) for each library, the two
+   taking turns every 47 steps.
 
 Prints milliseconds and the ratio handbook_lib / PyTorch, by the wall clock and in CPU time.
 ``HANDBOOK_LIB_KEEP_FREED_MEMORY=0`` measures without the allocator setting of handbook_lib._memory.
@@ -145,19 +146,23 @@ def bench_conv() -> None:
                         for n, lib in libs.items()}, steps=3, repeats=9))
 
 
-def bench_epoch(samples: int = 60_000) -> None:
+def bench_epoch(samples: int = 60_000, chunk: int = 47) -> None:
+    """Both libraries train one epoch each on the same batches, taking turns every ``chunk``
+    steps (interleaved like the other timings); the times of each library's turns are summed."""
     rng = np.random.default_rng(1)
     x = rng.random((samples, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, samples)
-    seconds = {}
-    for name, trainer in make_trainers().items():
-        lib = trainer.lib
-        batches = [(lib.tensor(x[i:i + BATCH]), lib.tensor(y[i:i + BATCH]))
-                   for i in range(0, samples, BATCH)]
-        wall, cpu = time.perf_counter(), time.process_time()
-        for xb, yb in batches:
-            trainer.step(xb, yb)
-        seconds[name] = (time.perf_counter() - wall, time.process_time() - cpu)
+    trainers = make_trainers()
+    batches = {name: [(t.lib.tensor(x[i:i + BATCH]), t.lib.tensor(y[i:i + BATCH]))
+                      for i in range(0, samples, BATCH)] for name, t in trainers.items()}
+    seconds = {name: [0.0, 0.0] for name in trainers}
+    for start in range(0, len(batches["PyTorch"]), chunk):
+        for name, trainer in trainers.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            for xb, yb in batches[name][start:start + chunk]:
+                trainer.step(xb, yb)
+            seconds[name][0] += time.perf_counter() - wall
+            seconds[name][1] += time.process_time() - cpu
     report(f"one epoch ({samples:,} samples)", seconds, unit="s ")
 
 
