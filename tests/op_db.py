@@ -233,6 +233,7 @@ def where_samples(make):
 def where_scalar_samples(make):
     yield Sample((make.mask(2, 3), make(2, 3), 0.0), desc="scalar other")
     yield Sample((make.mask(2, 3), 1.5, make(3)), desc="scalar input")
+    yield Sample((make.mask(2, 3), 1.0, 0.0), desc="two numbers")
 
 
 def masked_fill_samples(make):
@@ -653,7 +654,8 @@ op("chunk", lambda m, x, c, d=0: x.chunk(c, d), shape_samples(
     ((5, 3), (3,), {}, "uneven"), ((4, 6), (2, 1), {}, "dim 1"), ((2, 3), (5,), {}, "more chunks")))
 op("flip", lambda m, x, d: m.flip(x, d), shape_samples(
     ((2, 3, 4), ((0,),), {}, "dim 0"), ((2, 3, 4), ((0, 2),), {}, "two dims"),
-    (("T", 3, 4), ((-1,),), {}, "negative dim, transposed")), dtypes=ALL)
+    (("T", 3, 4), ((-1,),), {}, "negative dim, transposed"), ((), ((0,),), {}, "0-dim")),
+   dtypes=ALL)
 
 # indexing
 op("getitem_basic", lambda m, x, index: x[index], getitem_samples, dtypes=ALL)

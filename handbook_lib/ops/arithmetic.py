@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ._util import (OUTPUT, apply_binary, inplace, is_tensor, operand_arrays, record,
@@ -305,7 +306,10 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {cond.dtype.name}")
     try:
-        result = wrap(np.where(cond, xd, yd))
+        data = np.where(cond, xd, yd)
+        if not (is_tensor(input) or is_tensor(other)):  # two numbers: PyTorch's default dtype
+            data = data.astype(_dtype.result_type(xd, yd), copy=False)
+        result = wrap(data)
     except ValueError:
         raise RuntimeError(
             f"shape mismatch in where: condition {list(np.shape(cond))}, input "

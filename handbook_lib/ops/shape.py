@@ -432,7 +432,7 @@ class FlipBackward0(Node):
 
 def flip(input: Tensor, dims) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    axes = tuple(normalize_dim(d, input._data.ndim) for d in dims)
+    axes = tuple(normalize_dim(d, input._data.ndim) for d in dims) if input._data.ndim else ()
     return record(wrap(np.flip(input._data, axes).copy()), FlipBackward0, (input,), dims=axes)
 
 
