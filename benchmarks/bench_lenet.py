@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_lenet.py --quick   # without the epoch
 
 1. A training step at batch 64 (1×28×28 → conv 6@5×5 → ReLU → max-pool 2 → conv 16@5×5 → ReLU →
-   max-pool 2 → 120 → 84 → 10, cross-entropy, SGD with momentum 0.9 written out by hand):
+   max-pool 2 → 120 → 84 → 10, cross-entropy, each library's optim.SGD with momentum 0.9):
    median of interleaved repeats, so that load from other processes hits both alike.
 2. conv2d alone, batch 32, 16→32 channels, 28×28, 3×3 (padding 1): forward, and forward+backward.
 3. One epoch: 60,000 random samples in batches of 64 (938 steps) for each library, the two
@@ -56,22 +56,17 @@ class TorchLeNet5(torch.nn.Module):
 
 
 class Trainer:
-    """A model, its momentum buffers and one SGD-with-momentum step, for either library."""
+    """A model, its SGD-with-momentum optimizer and one training step, for either library."""
 
     def __init__(self, lib, model) -> None:
         self.lib, self.model = lib, model
-        self.params = list(model.parameters())
-        self.buffers = [lib.zeros_like(p) for p in self.params]
+        self.optimizer = lib.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
     def step(self, x, y) -> None:
-        for p in self.params:
-            p.grad = None
+        self.optimizer.zero_grad()
         loss = self.lib.nn.functional.cross_entropy(self.model(x), y)
         loss.backward()
-        with self.lib.no_grad():
-            for p, buf in zip(self.params, self.buffers):
-                buf.mul_(MOMENTUM).add_(p.grad)
-                p.sub_(buf * LR)
+        self.optimizer.step()
 
 
 def make_trainers() -> dict:
