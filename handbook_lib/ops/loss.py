@@ -123,51 +123,65 @@ def _target_distribution(xp, t, C: int, dtype, weight, ignore_index: int,
         return q, t.shape[0]
     if t.dtype.kind not in "iu":
         raise RuntimeError(f"expected scalar type Long but found {t.dtype}")
-    valid = t != ignore_index
-    safe = xp.where(valid, t, 0)
-    if valid.any() and (safe[valid].min() < 0 or safe[valid].max() >= C):
-        bad = int(safe[valid][(safe[valid] < 0) | (safe[valid] >= C)][0])
-        raise IndexError(f"Target {bad} is out of bounds.")
-    rows = xp.arange(t.shape[0])
-    picked = (xp.ones(t.shape[0], dtype) if w is None else w[safe]) * valid
-    q = xp.zeros((t.shape[0], C), dtype)
-    q[rows, safe] = picked * (1 - label_smoothing)
+    n = t.shape[0]
+    if n and (t.min() < 0 or t.max() >= C or 0 <= ignore_index < C):  # rows to ignore or check
+        valid = t != ignore_index
+        bad = valid & ((t < 0) | (t >= C))
+        if bad.any():
+            raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+        safe = xp.where(valid, t, 0)
+        picked = valid.astype(dtype) if w is None else w[safe] * valid
+    else:  # every row counts (the common case: three array operations fewer)
+        valid, safe = xp.ones(n, bool), t
+        picked = xp.ones(n, dtype) if w is None else w[t]
+    q = xp.zeros((n, C), dtype)
+    q[xp.arange(n), safe] = picked * (1 - label_smoothing) if label_smoothing else picked
     if label_smoothing:
         q += (label_smoothing / C) * (w if w is not None else 1) * valid[:, None].astype(dtype)
     return q, picked.sum()
 
 
 class CrossEntropyLossBackward0(Node):
-    """∂loss/∂z = scale · (softmax(z) · Σq − q), scale from the reduction."""
+    """∂loss/∂z = scale · (softmax(z) · Σq − q), with the scale set by the reduction.
+
+    Computed on arrays; with ``create_graph=True`` the same formula runs as tensor ops on a
+    recomputed softmax, so that it can be differentiated again.
+    """
 
     def backward(self, grad):
-        (input,) = self.saved_tensors
-        q, total = wrap(self.q), wrap(self.q_sum)
-        if STATE.enabled:  # create_graph: rebuild softmax as graph ops, differentiable again
-            p = softmax(self.to_rows(input), 1)
-        else:
-            p = wrap(self.p)
-        g = self.per_row(grad)
-        return self.from_rows((p * total - q) * g, input)
+        if STATE.enabled:
+            (input,) = self.saved_tensors
+            p = softmax(_rows_of(input), 1)
+            rows = (p * wrap(self.q.sum(axis=1, keepdims=True)) - wrap(self.q)) \
+                * _row_scale(grad, self.reduction, self.denominator)
+            return _unrows(rows, self.shape, lambda t: t.movedim(-1, 1))
+        p = self.exp / self.sum_exp
+        rows = (p * self.q.sum(axis=1, keepdims=True) - self.q) \
+            * _row_scale(grad._data, self.reduction, self.denominator)
+        return wrap(_unrows(rows, self.shape, lambda a: grad.xp.moveaxis(a, -1, 1)))
 
-    def per_row(self, grad: Tensor) -> Tensor:
-        if self.reduction == "none":
-            return grad.reshape(-1, 1)
-        if self.reduction == "sum":
-            return grad
-        # every target ignored: the loss is 0/0 = nan, its gradient zero (as in PyTorch)
-        return grad / self.denominator if self.denominator else grad * 0
 
-    def to_rows(self, input: Tensor) -> Tensor:
-        if input.ndim > 2:
-            return input.movedim(1, -1).reshape(-1, input.shape[1])
-        return input.reshape(-1, input.shape[-1])
+def _row_scale(grad, reduction: str, denominator):
+    """The loss gradient as a factor per row: (rows, 1) for 'none', a scalar otherwise."""
+    if reduction == "none":
+        return grad.reshape(-1, 1)
+    if reduction == "sum":
+        return grad
+    # every target ignored: the loss is 0/0 = nan, its gradient zero (as in PyTorch)
+    return grad / denominator if denominator else grad * 0
 
-    def from_rows(self, rows: Tensor, input: Tensor) -> Tensor:
-        if input.ndim > 2:
-            moved_shape = (input.shape[0],) + tuple(input.shape[2:]) + (input.shape[1],)
-            return rows.reshape(moved_shape).movedim(-1, 1)
-        return rows.reshape(input.shape)
+
+def _rows_of(input: Tensor) -> Tensor:
+    if input.ndim > 2:
+        return input.movedim(1, -1).reshape(-1, input.shape[1])
+    return input.reshape(-1, input.shape[-1])
+
+
+def _unrows(rows, shape: tuple, class_dim_back):
+    """(rows, C) back to the input's ``shape``; ``class_dim_back`` moves the last dim to 1."""
+    if len(shape) > 2:
+        return class_dim_back(rows.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],)))
+    return rows.reshape(shape)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -193,9 +207,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     per_row = -_weighted_sum(input.xp, q, logp)
     data = _reduce_rows(per_row, reduction, denominator, batch_shape)
     result = wrap(data.astype(z.dtype, copy=False))
-    return record(result, CrossEntropyLossBackward0, (input,), saved=(input,), q=q,
-                  q_sum=q.sum(axis=1, keepdims=True), p=exp / sum_exp, reduction=reduction,
-                  denominator=denominator)
+    return record(result, CrossEntropyLossBackward0, (input,), saved=(input,), q=q, exp=exp,
+                  sum_exp=sum_exp, reduction=reduction, denominator=denominator,
+                  shape=tuple(input.shape))
 
 
 def _weighted_sum(xp, q, logp):
@@ -221,12 +235,15 @@ def _reduce_rows(per_row, reduction: str, denominator, batch_shape: tuple):
         return total / denominator
 
 
-class NllLossBackward0(CrossEntropyLossBackward0):
+class NllLossBackward0(Node):
     """∂loss/∂(log p) = −scale · q."""
 
     def backward(self, grad):
-        (input,) = self.saved_tensors
-        return self.from_rows(-wrap(self.q) * self.per_row(grad), input)
+        scale = _row_scale(grad if STATE.enabled else grad._data, self.reduction,
+                           self.denominator)
+        if STATE.enabled:
+            return _unrows(-wrap(self.q) * scale, self.shape, lambda t: t.movedim(-1, 1))
+        return wrap(_unrows(-self.q * scale, self.shape, lambda a: grad.xp.moveaxis(a, -1, 1)))
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -241,7 +258,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                           ignore_index, 0.0)
     data = _reduce_rows(-_weighted_sum(input.xp, q, logp), reduction, denominator, batch_shape)
     return record(wrap(data.astype(logp.dtype, copy=False)), NllLossBackward0, (input,),
-                  saved=(input,), q=q, reduction=reduction, denominator=denominator)
+                  q=q, reduction=reduction, denominator=denominator, shape=tuple(input.shape))
 
 
 # --- binary cross-entropy ----------------------------------------------------------------------
