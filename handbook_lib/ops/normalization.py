@@ -4,9 +4,10 @@ Both compute x̂ = (x − μ) / √(σ² + ε) and y = γ x̂ + β, over differe
 batch (and spatial) dims per channel, LayerNorm over the last dims per sample. With
 g = ∂L/∂y and n values per statistic, the input gradient is
 
-    ∂L/∂x = γ / (n √(σ² + ε)) · (n g − Σg − x̂ Σ(g x̂))
+    ∂L/∂x = 1 / (n √(σ² + ε)) · (n h − Σh − x̂ Σ(h x̂)),   h = γ g,
 
-where the sums run over the normalised axes (Σg and Σ(g x̂) are also ∂L/∂β and ∂L/∂γ).
+where the sums run over the normalised axes. For BatchNorm γ is constant along them, so Σg
+and Σ(g x̂) — which are also ∂L/∂β and ∂L/∂γ — are computed once and reused.
 """
 from __future__ import annotations
 
