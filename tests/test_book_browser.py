@@ -13,6 +13,7 @@ a missing check.
 from __future__ import annotations
 
 import base64
+import fcntl
 import functools
 import http.server
 import json
@@ -86,8 +87,10 @@ class DevTools:
         self._from_browser, from_browser_w = os.pipe()
 
         def wire_pipes() -> None:  # runs in the child, before exec
-            os.dup2(to_browser_r, 3)
-            os.dup2(from_browser_w, 4)
+            # Copy both ends above fd 10 first, so that neither dup2 overwrites the other's source.
+            read_end, write_end = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser_r, from_browser_w))
+            os.dup2(read_end, 3)
+            os.dup2(write_end, 4)
 
         self.process = subprocess.Popen(
             [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
@@ -99,7 +102,8 @@ class DevTools:
         self._next_id = 0
         self._messages: queue.Queue[dict] = queue.Queue()
         self.events: list[dict] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         buffer = b""
@@ -147,7 +151,9 @@ class DevTools:
     def close(self) -> None:
         self.process.kill()
         self.process.wait()
+        self._reader.join(timeout=10)  # ends at end-of-file, now that the browser is gone
         os.close(self._to_browser)
+        os.close(self._from_browser)
 
 
 @pytest.fixture(scope="module")
@@ -228,6 +234,7 @@ def open_page(browser: DevTools, url: str) -> tuple[dict, list[str], list[str], 
         root = browser.send("DOM.getDocument", session=session)["root"]["nodeId"]
         heading = browser.send("DOM.querySelector", {"nodeId": root, "selector": "article h1"},
                                session=session)["nodeId"]
+        assert heading, f"{url} has no <h1> title in its article"
         fonts = [font["familyName"] for font in browser.send(
             "CSS.getPlatformFontsForNode", {"nodeId": heading}, session=session)["fonts"]]
         screenshot = browser.send("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
@@ -245,6 +252,7 @@ def external(urls: list[str], server_url: str) -> list[str]:
 
 @pytest.mark.parametrize("page", toc_pages())
 def test_page_renders_offline(browser, server, page):
+    assert (BOOK / f"{page}.html").is_file(), f"{page} is in _toc.yml but not in the built book: rebuild it"
     report, requests, heading_fonts, screenshot = open_page(browser, f"{server}/{page}.html")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS / f"{page.replace('/', '__')}.png").write_bytes(screenshot)
