@@ -195,25 +195,30 @@ def _maybe_inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
     return copy_(input, out)
 
 
-# --- constant padding --------------------------------------------------------------------------
+# --- padding -----------------------------------------------------------------------------------
 class ConstantPadNdBackward0(Node):
     def backward(self, grad):
         return grad[self.region]
 
 
+_INDEX_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
 def pad(input: Tensor, pad: tuple | list, mode: str = "constant",
         value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)`` starting
-    from the last dim. Negative amounts crop. Only ``mode='constant'`` is implemented."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode '{mode}' is not implemented by handbook_lib; "
-                                  "only mode='constant' is")
+    from the last dim. ``mode`` is ``'constant'`` (negative amounts crop), ``'reflect'``,
+    ``'replicate'`` or ``'circular'``."""
+    if mode != "constant" and mode not in _INDEX_PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise RuntimeError(f"Padding length must be divisible by 2 and at most twice the number "
                            f"of dims of the input ({input.ndim}), got {len(pad)}")
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    if mode != "constant":
+        return _pad_by_indexing(input, widths, mode)
     crop = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in zip(widths, input.shape))
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         input = input[crop]
@@ -224,3 +229,26 @@ def pad(input: Tensor, pad: tuple | list, mode: str = "constant",
     region = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))
     data[region] = x
     return record(wrap(data), ConstantPadNdBackward0, (input,), region=region)
+
+
+def _pad_by_indexing(input: Tensor, widths: list, mode: str) -> Tensor:
+    """Reflect/replicate/circular padding as indexing: each padded dim is read through an index
+    vector such as [2, 1, 0, 1, 2, 3, 2, 1] (reflect 2 on each side of 4), so the gradient comes
+    from indexing's backward (repeated positions accumulate)."""
+    padded = [d for d, (lo, hi) in enumerate(widths) if lo or hi]
+    for d in padded:
+        lo, hi = widths[d]
+        if min(lo, hi) < 0:
+            raise RuntimeError("negative padding is only supported with mode='constant'")
+        if mode == "reflect" and max(lo, hi) >= input.shape[d]:
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}")
+    if not padded:
+        return input
+    vectors = [np.pad(np.arange(input.shape[d]), widths[d], mode=_INDEX_PAD_MODES[mode])
+               for d in padded]
+    index = [slice(None)] * input.ndim
+    for d, grid in zip(padded, np.ix_(*vectors)):
+        index[d] = grid
+    return input[tuple(index)]

@@ -15,7 +15,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ..autograd.grad_mode import STATE
-from ._util import record, wrap
+from ._util import apply_binary, record, wrap
 from .arithmetic import where
 from .elementwise import abs as abs_, sigmoid
 from .reduction import softmax
@@ -44,11 +44,26 @@ def _warn_shapes(input: Tensor, target: Tensor) -> None:
 
 
 # --- regression losses ---------------------------------------------------------------------
+class MseLossBackward0(Node):
+    """d/d input of reduce((input − target)²) is 2 (input − target) · grad, over N for 'mean'."""
+
+    def backward(self, grad):
+        input, target = self.saved_tensors
+        scale = 2.0 / self.count if self.reduction == "mean" else 2.0
+        grad_input = (input - target) * (grad * scale)
+        return grad_input, (-grad_input if self.needs_input_grad[1] else None)
+
+
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Mean squared error: mean((input − target)²)."""
+    """Mean squared error: mean((input − target)²), one node like PyTorch's ``MseLossBackward0``."""
+    _check_reduction(reduction)
     _warn_shapes(input, target)
-    diff = input - target
-    return _reduce(diff * diff, reduction)
+    diff = apply_binary(np.subtract, input, target)
+    squared = diff * diff
+    data = squared if reduction == "none" else (
+        squared.mean() if reduction == "mean" else squared.sum())
+    return record(wrap(data), MseLossBackward0, (input, target), saved=(input, target),
+                  reduction=reduction, count=max(squared.size, 1))
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
