@@ -29,7 +29,9 @@ def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     """``input + alpha * other``."""
     if alpha != 1:
         other = other * alpha
-    result = record(wrap(apply_binary(np.add, input, other)), AddBackward0, _inputs(input, other))
+    result = wrap(apply_binary(np.add, input, other))
+    if requires_graph(input, other):
+        record(result, AddBackward0, _inputs(input, other))
     return write_out(result, out)
 
 
@@ -42,8 +44,9 @@ def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     """``input - alpha * other``."""
     if alpha != 1:
         other = other * alpha
-    result = record(wrap(apply_binary(np.subtract, input, other)), SubBackward0,
-                    _inputs(input, other))
+    result = wrap(apply_binary(np.subtract, input, other))
+    if requires_graph(input, other):
+        record(result, SubBackward0, _inputs(input, other))
     return write_out(result, out)
 
 
