@@ -12,6 +12,12 @@ import warnings as _warnings
 # muted for calls made from inside handbook_lib (and only there; numpy code outside is unaffected).
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"handbook_lib(\.|$)")
 
+from ._memory import keep_freed_memory as _keep_freed_memory
+
+# glibc returns large freed blocks to the OS, so every new numpy buffer page-faults (half of a
+# training step's time before this); keep them instead. HANDBOOK_LIB_KEEP_FREED_MEMORY=0 opts out.
+_keep_freed_memory()
+
 from ._dtype import (bool, double, dtype, float, float16, float32, float64, get_default_dtype,  # noqa: A004
                      half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from ._device import device

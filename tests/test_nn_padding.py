@@ -33,3 +33,34 @@ def test_reflect_padding_must_be_smaller_than_the_dim():
 def test_unknown_mode_is_refused():
     with pytest.raises(NotImplementedError, match="Unrecognised padding mode"):
         F.pad(hl.zeros(1, 1, 3), (1, 1), mode="mirror")
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding", [1, (2, 1), "same"])
+def test_conv2d_padding_mode_matches_torch(mode, padding):
+    torch_conv = torch.nn.Conv2d(2, 3, (3, 5), padding=padding, padding_mode=mode,
+                                 dtype=torch.float64)
+    conv = hl.nn.Conv2d(2, 3, (3, 5), padding=padding, padding_mode=mode, dtype=hl.float64)
+    conv.load_state_dict({k: hl.tensor(v.detach().numpy()) for k, v in torch_conv.state_dict().items()})
+    x = np.random.default_rng(1).standard_normal((2, 2, 6, 7))
+    ours, theirs = hl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = conv(ours), torch_conv(theirs)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-10)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert repr(conv) == repr(torch_conv)
+
+
+def test_conv1d_padding_mode_matches_torch():
+    torch_conv = torch.nn.Conv1d(2, 2, 3, padding=2, padding_mode="reflect", dtype=torch.float64)
+    conv = hl.nn.Conv1d(2, 2, 3, padding=2, padding_mode="reflect", dtype=hl.float64)
+    conv.load_state_dict({k: hl.tensor(v.detach().numpy()) for k, v in torch_conv.state_dict().items()})
+    x = np.random.default_rng(2).standard_normal((1, 2, 5))
+    np.testing.assert_allclose(conv(hl.tensor(x)).detach().numpy(),
+                               torch_conv(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+
+
+def test_transposed_convolution_only_pads_with_zeros():
+    with pytest.raises(ValueError, match='Only "zeros" padding mode'):
+        hl.nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect")

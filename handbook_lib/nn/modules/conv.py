@@ -6,6 +6,7 @@ import math
 from ..._tensor import Tensor
 from ...ops.conv import conv1d, conv2d, conv_transpose2d
 from ...ops.creation import empty
+from ...ops.layers import pad
 from .. import init
 from ..parameter import Parameter
 from .module import Module
@@ -40,7 +41,7 @@ class _ConvNd(Module):
         self.dilation, self.output_padding = _ntuple(dilation, n), _ntuple(output_padding, n)
         self.padding = self._check_padding(padding, n)
         self.transposed = transposed
-        self.padding_mode = self._check_padding_mode(padding_mode)
+        self.padding_mode = self._check_padding_mode(padding_mode, transposed)
         shape = ((in_channels, out_channels // groups) if transposed
                  else (out_channels, in_channels // groups)) + self.kernel_size
         self.weight = Parameter(empty(shape, device=device, dtype=dtype))
@@ -61,14 +62,30 @@ class _ConvNd(Module):
         return padding
 
     @staticmethod
-    def _check_padding_mode(padding_mode: str) -> str:
+    def _check_padding_mode(padding_mode: str, transposed: bool) -> str:
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
                              f"padding_mode='{padding_mode}'")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"padding_mode='{padding_mode}' is not implemented by "
-                                      "handbook_lib; use padding_mode='zeros'")
+        if transposed and padding_mode != "zeros":
+            raise ValueError('Only "zeros" padding mode is supported for ConvTranspose2d')
         return padding_mode
+
+    def _padded_input(self, input: Tensor) -> tuple:
+        """``(input, padding)`` for the convolution call. With ``padding_mode`` other than
+        'zeros' the input is padded first (reflect, replicate or circular), as PyTorch does,
+        and the convolution itself then pads nothing."""
+        if self.padding_mode == "zeros":
+            return input, self.padding
+        amounts = []
+        for i in reversed(range(len(self.kernel_size))):  # F.pad lists the last dim first
+            if self.padding == "same":
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                amounts += [total // 2, total - total // 2]
+            elif self.padding != "valid":
+                amounts += [self.padding[i], self.padding[i]]
+            else:
+                amounts += [0, 0]
+        return pad(input, amounts, mode=self.padding_mode), 0
 
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -106,7 +123,8 @@ class Conv1d(_ConvNd):
                          False, 0, groups, bias, padding_mode, 1, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        input, padding = self._padded_input(input)
+        return conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation,
                       self.groups)
 
 
@@ -121,7 +139,8 @@ class Conv2d(_ConvNd):
                          False, 0, groups, bias, padding_mode, 2, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        input, padding = self._padded_input(input)
+        return conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation,
                       self.groups)
 
 
