@@ -283,8 +283,8 @@ def test_pad_constant_matches_torch(pads, value):
 
 
 def test_pad_errors_and_one_hot():
-    with pytest.raises(NotImplementedError, match="mode 'reflect'"):
-        F.pad(hl.zeros(2, 2), (1, 1), mode="reflect")
+    with pytest.raises(NotImplementedError, match="Unrecognised padding mode"):
+        F.pad(hl.zeros(2, 2), (1, 1), mode="mirror")
     with pytest.raises(RuntimeError, match="divisible by 2"):
         F.pad(hl.zeros(2, 2), (1,))
     np.testing.assert_array_equal(F.one_hot(hl.tensor([0, 2]), 3).numpy(),
