@@ -2,12 +2,12 @@
 
 1. From the roots, find every reachable node and count how many edges point at each
    (its dependencies) — an explicit stack, so a 10,000-op chain is no problem.
-2. Order the nodes so that each runs only after every node that feeds it a gradient
-   (Kahn's algorithm on those counts).
-3. Run them in that order: each node turns the gradients of its outputs into gradients of its
-   inputs, which are summed into the buffers of the next nodes. A gradient whose shape is a
-   broadcast of its input's shape is summed back to that shape here, as PyTorch's engine does.
-4. Free what the nodes saved, unless ``retain_graph``.
+2. Run a node only once every node that feeds it a gradient has run (Kahn's algorithm on
+   those counts, done while running): each node turns the gradients of its outputs into
+   gradients of its inputs, which are summed into the buffers of the next nodes. A gradient
+   whose shape is a broadcast of its input's shape is summed back to that shape here, as
+   PyTorch's engine does.
+3. Free what the nodes saved, unless ``retain_graph``.
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from .grad_mode import STATE
 from .graph import AccumulateGrad, Node
 
 
-def topological_order(roots: Sequence[Node]) -> list[Node]:
-    """All nodes reachable from ``roots``, each placed after every node that feeds it."""
+def count_dependencies(roots: Sequence[Node]) -> dict[Node, int]:
+    """For every node reachable from ``roots``: how many edges of the graph point at it."""
     dependencies: dict[Node, int] = {}
     stack = list(dict.fromkeys(roots))  # a node given twice (two of its outputs) is walked once
     seen = set(stack)
@@ -32,15 +32,27 @@ def topological_order(roots: Sequence[Node]) -> list[Node]:
                 if next_node not in seen:
                     seen.add(next_node)
                     stack.append(next_node)
+    return dependencies
+
+
+def _release_children(node: Node, dependencies: dict, ready: list) -> None:
+    """``node`` has run: each node it feeds has one dependency fewer; those at zero are ready."""
+    for next_node, _ in node.next_functions:
+        if next_node is not None:
+            left = dependencies[next_node] - 1
+            dependencies[next_node] = left
+            if left == 0:
+                ready.append(next_node)
+
+
+def topological_order(roots: Sequence[Node]) -> list[Node]:
+    """All nodes reachable from ``roots``, each placed after every node that feeds it."""
+    dependencies = count_dependencies(roots)
     order, ready = [], [n for n in dict.fromkeys(roots) if n not in dependencies]
     while ready:
         node = ready.pop()
         order.append(node)
-        for next_node, _ in node.next_functions:
-            if next_node is not None:
-                dependencies[next_node] -= 1
-                if dependencies[next_node] == 0:
-                    ready.append(next_node)
+        _release_children(node, dependencies, ready)
     return order
 
 
@@ -53,42 +65,50 @@ def run_backward(roots: Sequence[tuple], grads: Sequence, retain_graph: bool,
     nodes that lead to them are run.
     """
     root_nodes = [node for node, _ in roots]
-    order = topological_order(root_nodes)
-    needed = _nodes_leading_to(order, capture) if capture is not None else None
+    dependencies = count_dependencies(root_nodes)
+    needed = None
+    if capture is not None:
+        needed = _nodes_leading_to(topological_order(root_nodes), capture)
     buffers: dict[Node, list] = {}
     for (node, nr), grad in zip(roots, grads):
         _add_to_buffer(buffers, node, nr, grad)
-
+    ready = [n for n in dict.fromkeys(root_nodes) if n not in dependencies]
+    executed = []
     previous_mode = STATE.enabled
     STATE.enabled = create_graph
     try:
-        for node in order:
+        while ready:
+            node = ready.pop()
+            executed.append(node)
             grad_outputs = buffers.pop(node, None)
-            if grad_outputs is None or (needed is not None and node not in needed):
-                continue
-            if node._pre_hooks:
-                grad_outputs = _run_prehooks(node, grad_outputs)
-            if capture is not None:
-                _capture(capture, node, grad_outputs)
-                if isinstance(node, AccumulateGrad):
-                    continue
-            grad_inputs = _call_node(node, grad_outputs)
-            for (next_node, nr), grad, meta in zip(node.next_functions, grad_inputs,
-                                                    node._input_meta):
-                if next_node is not None and grad is not None:
-                    if meta is not None and (grad._data.shape != meta[0]
-                                             or grad._data.dtype != meta[1]):
-                        grad = _match_input(grad, meta, node)
-                    if next_node._num_outputs == 1 and next_node not in buffers:
-                        buffers[next_node] = [grad]  # the common case, without the call
-                    else:
-                        _add_to_buffer(buffers, next_node, nr, grad)
+            if grad_outputs is not None and (needed is None or node in needed):
+                _run_node(node, grad_outputs, buffers, capture)
+            _release_children(node, dependencies, ready)
     finally:
         STATE.enabled = previous_mode
         if not retain_graph:
-            for node in order:
+            for node in executed:
                 node.release_saved()
     return capture or {}
+
+
+def _run_node(node: Node, grad_outputs: list, buffers: dict, capture: dict | None) -> None:
+    """Run one node's backward and add the gradients it returns to the next nodes' buffers."""
+    if node._pre_hooks:
+        grad_outputs = _run_prehooks(node, grad_outputs)
+    if capture is not None:
+        _capture(capture, node, grad_outputs)
+        if isinstance(node, AccumulateGrad):
+            return
+    grad_inputs = _call_node(node, grad_outputs)
+    for (next_node, nr), grad, meta in zip(node.next_functions, grad_inputs, node._input_meta):
+        if next_node is not None and grad is not None:
+            if meta is not None and (grad._data.shape != meta[0] or grad._data.dtype != meta[1]):
+                grad = _match_input(grad, meta, node)
+            if next_node._num_outputs == 1 and next_node not in buffers:
+                buffers[next_node] = [grad]  # the common case, without the call
+            else:
+                _add_to_buffer(buffers, next_node, nr, grad)
 
 
 def _nodes_leading_to(order: list[Node], capture: dict) -> set:
