@@ -76,7 +76,7 @@ class Node:
 
     @property
     def needs_input_grad(self) -> tuple:
-        return tuple(fn is not None for fn, _ in self.next_functions)
+        return tuple([edge[0] is not None for edge in self.next_functions])
 
     @property
     def saved_tensors(self) -> tuple:
