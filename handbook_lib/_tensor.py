@@ -219,7 +219,7 @@ class Tensor:
 
     def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]):
         """Run ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
-        from .autograd.graph import RemovableHandle, accumulator_of
+        from .autograd.graph import accumulator_of
 
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
@@ -280,7 +280,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
+                "Boolean value of Tensor with more than one value is ambiguous"
             )
         return bool(self.item())
 

@@ -10,7 +10,6 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ._util import OUTPUT, inplace, record, wrap, write_out
-from .arithmetic import where
 
 
 def _unary(name: str, forward: Callable, node_cls: type | None, save_output: bool = False,

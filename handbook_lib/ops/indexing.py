@@ -11,7 +11,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.graph import Node
-from ._util import check_inplace, normalize_dim, record, requires_graph, wrap, write_into
+from ._util import check_inplace, normalize_dim, record, wrap
 
 
 # --- turning a Python index into a numpy one ---------------------------------------------------------

@@ -5,7 +5,6 @@ that were broadcast are summed back by the engine.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.graph import Node
@@ -117,7 +116,7 @@ def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
 def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Batched matrix × matrix (both 3-D, same batch size)."""
     if input.ndim != 3 or mat2.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor" if input.ndim != 3
+        raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3
                            else "batch2 must be a 3D tensor")
     if input.shape[0] != mat2.shape[0]:
         raise RuntimeError(f"batch1 and batch2 must have same number of batches, got "

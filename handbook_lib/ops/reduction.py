@@ -13,8 +13,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from .shape import CloneBackward0
-from ._util import (OUTPUT, normalize_dim, normalize_dims, record, requires_graph, to_index_array,
-                    wrap, write_out)
+from ._util import (OUTPUT, normalize_dim, normalize_dims, record, wrap, write_out)
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
