@@ -84,8 +84,7 @@ def div(input, other, *, rounding_mode: str | None = None, out: Tensor | None = 
         return write_out(_rounded_div(input, other, rounding_mode), out)
     if not _is_floating(input) and not _is_floating(other):
         input, other = _to_default_float(input), _to_default_float(other)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result = wrap(apply_binary(np.true_divide, input, other))
+    result = wrap(apply_binary(np.true_divide, input, other))
     if requires_graph(input, other):
         record(result, DivBackward0, _inputs(input, other), saved=(input, other))
     return write_out(result, out)
