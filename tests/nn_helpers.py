@@ -52,3 +52,12 @@ def compare_module(ours, theirs, inputs: list, dtype=np.float64, grad_out_seed: 
             assert p.grad is None, name
         else:
             close(p.grad, q.grad, dtype, **tol)
+
+
+def error_of(fn) -> tuple | None:
+    """``(exception type, message)`` that ``fn()`` raises, or None; to compare with PyTorch's."""
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 - the tests compare whatever was raised
+        return type(exc), str(exc)
+    return None

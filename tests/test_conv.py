@@ -12,6 +12,7 @@ import handbook_lib as hl
 import handbook_lib.nn.functional as F
 from handbook_lib import nn
 from handbook_lib.autograd import gradcheck
+from nn_helpers import error_of
 
 torch.set_num_threads(1)
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
@@ -140,14 +141,6 @@ def test_double_backward_is_refused():
     w = hl.randn(1, 1, 2, 2, dtype=hl.float64, requires_grad=True)
     with pytest.raises(RuntimeError, match="double backward through convolution"):
         hl.autograd.grad(F.conv2d(x, w).sum(), (x,), create_graph=True)
-
-
-def error_of(fn):
-    try:
-        fn()
-    except Exception as exc:  # noqa: BLE001 - the test compares whatever was raised
-        return type(exc), str(exc)
-    return None
 
 
 ERROR_CASES = [

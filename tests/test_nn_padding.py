@@ -5,6 +5,7 @@ import torch
 
 import handbook_lib as hl
 import handbook_lib.nn.functional as F
+from nn_helpers import copy_weights
 
 CASES = [((2, 3, 4, 5), (2, 1, 1, 3)), ((1, 2, 6), (3, 2)), ((2, 2, 3, 4, 5), (1, 1, 0, 2, 1, 0))]
 
@@ -41,7 +42,7 @@ def test_conv2d_padding_mode_matches_torch(mode, padding):
     torch_conv = torch.nn.Conv2d(2, 3, (3, 5), padding=padding, padding_mode=mode,
                                  dtype=torch.float64)
     conv = hl.nn.Conv2d(2, 3, (3, 5), padding=padding, padding_mode=mode, dtype=hl.float64)
-    conv.load_state_dict({k: hl.tensor(v.detach().numpy()) for k, v in torch_conv.state_dict().items()})
+    copy_weights(conv, torch_conv)
     x = np.random.default_rng(1).standard_normal((2, 2, 6, 7))
     ours, theirs = hl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out, expected = conv(ours), torch_conv(theirs)
@@ -55,7 +56,7 @@ def test_conv2d_padding_mode_matches_torch(mode, padding):
 def test_conv1d_padding_mode_matches_torch():
     torch_conv = torch.nn.Conv1d(2, 2, 3, padding=2, padding_mode="reflect", dtype=torch.float64)
     conv = hl.nn.Conv1d(2, 2, 3, padding=2, padding_mode="reflect", dtype=hl.float64)
-    conv.load_state_dict({k: hl.tensor(v.detach().numpy()) for k, v in torch_conv.state_dict().items()})
+    copy_weights(conv, torch_conv)
     x = np.random.default_rng(2).standard_normal((1, 2, 5))
     np.testing.assert_allclose(conv(hl.tensor(x)).detach().numpy(),
                                torch_conv(torch.tensor(x)).detach().numpy(), rtol=1e-10)

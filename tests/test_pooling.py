@@ -11,6 +11,7 @@ import handbook_lib as hl
 import handbook_lib.nn.functional as F
 from handbook_lib import nn
 from handbook_lib.autograd import gradcheck
+from nn_helpers import error_of
 
 torch.set_num_threads(1)
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
@@ -169,14 +170,6 @@ def test_gradcheck(name, args, kwargs):
     values = np.random.default_rng(6).permutation(2 * 2 * 5 * 6).reshape(2, 2, 5, 6) / 7.0
     x = hl.tensor(values, requires_grad=True)
     assert gradcheck(lambda t: getattr(F, name)(t, *args, **kwargs), (x,))
-
-
-def error_of(fn):
-    try:
-        fn()
-    except Exception as exc:  # noqa: BLE001 - the test compares whatever was raised
-        return type(exc), str(exc)
-    return None
 
 
 ERROR_CASES = [
