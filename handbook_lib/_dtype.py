@@ -22,9 +22,6 @@ class dtype:
     def __reduce__(self):
         return (_dtype_by_name, (self.name,))
 
-    def to_real(self) -> "dtype":
-        return self
-
 
 float16 = half = dtype("float16", np.float16)
 float32 = float = dtype("float32", np.float32)

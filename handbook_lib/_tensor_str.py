@@ -70,7 +70,7 @@ class _Formatter:
         if self.kind != "f":
             return str(int(value))
         if not np.isfinite(value):
-            return str(float(value)).replace("inf", "inf")
+            return str(float(value))
         if self.sci:
             return f"{float(value):.{PRECISION}e}"
         if self.int_mode:

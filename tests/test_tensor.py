@@ -260,3 +260,11 @@ def test_mixing_devices_names_both(monkeypatch) -> None:
 def test_invalid_device_string_is_refused() -> None:
     with pytest.raises(RuntimeError, match="Expected one of cpu, cuda device type"):
         hl.device("tpu")
+
+
+def test_zeros_writes_into_out_like_torch():
+    out = hl.ones(2, 3)
+    result = hl.zeros(2, 3, out=out)
+    expected = torch.zeros(2, 3, out=torch.ones(2, 3))
+    assert result is out
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())

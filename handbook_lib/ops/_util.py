@@ -241,13 +241,6 @@ def write_out(result: Tensor, out: Tensor | None) -> Tensor:
     return out
 
 
-def to_index_array(index: Tensor | Sequence, xp=np):
-    """An integer index (tensor, list or array) as an int64 array."""
-    if isinstance(index, Tensor):
-        return index._data
-    return xp.asarray(index)
-
-
 def size_args(size: Sequence) -> tuple:
     """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):

@@ -388,13 +388,12 @@ clip = clamp
 
 
 # --- in-place forms ---------------------------------------------------------------------------------
-def _fast_inplace(ufunc):
+def _fast_inplace(ufunc, out_of_place, takes_alpha: bool):
     """``x.add_(y)``-style ops: write straight into the storage when no graph is recorded."""
 
     def op_(self: Tensor, other, *, alpha=1) -> Tensor:
-        out_of_place = {np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div}[ufunc]
         if requires_graph(self, other) or self._data.dtype.kind != "f":
-            kwargs = {"alpha": alpha} if ufunc in (np.add, np.subtract) else {}
+            kwargs = {"alpha": alpha} if takes_alpha else {}
             return inplace(self, out_of_place, other, **kwargs)
         od = other._data if is_tensor(other) else other
         if alpha != 1:
@@ -411,10 +410,10 @@ def _fast_inplace(ufunc):
     return op_
 
 
-add_ = _fast_inplace(np.add)
-sub_ = _fast_inplace(np.subtract)
-mul_ = _fast_inplace(np.multiply)
-div_ = _fast_inplace(np.true_divide)
+add_ = _fast_inplace(np.add, add, takes_alpha=True)
+sub_ = _fast_inplace(np.subtract, sub, takes_alpha=True)
+mul_ = _fast_inplace(np.multiply, mul, takes_alpha=False)
+div_ = _fast_inplace(np.true_divide, div, takes_alpha=False)
 
 
 def pow_(self: Tensor, exponent) -> Tensor:

@@ -116,7 +116,9 @@ def _filled(fill, size: Sequence, dtype, device, requires_grad: bool, default=No
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
-    return _filled(0, size, dtype, device, requires_grad)
+    from ._util import write_out
+
+    return write_out(_filled(0, size, dtype, device, requires_grad), out)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

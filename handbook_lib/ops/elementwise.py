@@ -257,4 +257,4 @@ neg_, abs_, exp_, log_, sqrt_, sin_, cos_, tanh_, sigmoid_, relu_, floor_, ceil_
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in (
     "Callable", "Node", "Tensor", "np", "annotations", "inplace", "record", "wrap", "write_out",
-    "OUTPUT", "where")]
+    "OUTPUT")]

@@ -15,7 +15,7 @@ from ._util import check_inplace, normalize_dim, record, wrap
 
 
 # --- turning a Python index into a numpy one ---------------------------------------------------------
-def _convert_index(index, shape: tuple) -> tuple:
+def _convert_index(index) -> tuple:
     """Tensors become arrays; lists become arrays; bounds are checked with PyTorch's message."""
     items = index if isinstance(index, tuple) else (index,)
     converted = []
@@ -76,7 +76,7 @@ def getitem(input: Tensor, index) -> Tensor:
         node = SelectBackward0 if kind is int else SliceBackward0
         return record(wrap(_read(input._data, index), base=input), node, (input,),
                       shape=input._data.shape, index=index)
-    index = _convert_index(index, input._data.shape)
+    index = _convert_index(index)
     if _is_basic(index):
         if Ellipsis not in index:
             index = index + (Ellipsis,)  # numpy then returns a 0-dim view, never a scalar
@@ -134,7 +134,7 @@ def _zero_at(grad: Tensor, index: tuple) -> Tensor:
 
 def setitem(input: Tensor, index, value) -> None:
     """``input[index] = value`` in place; recorded in the graph when gradients are needed."""
-    index = _convert_index(index, input._data.shape)
+    index = _convert_index(index)
     recording = check_inplace(input, value)
     value_data = value._data if isinstance(value, Tensor) else value
     if recording:  # a stand-in carrying the old value's place in the graph

@@ -15,7 +15,6 @@ from ..autograd.graph import Node
 from .shape import CloneBackward0
 from ._util import (OUTPUT, normalize_dim, normalize_dims, record, wrap, write_out)
 
-values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
 def _return_type(name: str):

@@ -292,7 +292,7 @@ class CatBackward0(Node):
         return tuple(pieces)
 
 
-def _check_same_shapes(tensors: Sequence[Tensor], dim: int, name: str) -> None:
+def _check_same_shapes(tensors: Sequence[Tensor], dim: int) -> None:
     first = tensors[0]._data.shape
     for i, t in enumerate(tensors[1:], start=1):
         shape = t._data.shape
@@ -316,7 +316,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     check_same_device(*tensors)
     axis = normalize_dim(dim, tensors[0]._data.ndim)
-    _check_same_shapes(tensors, axis, "cat")
+    _check_same_shapes(tensors, axis)
     dtype = tensors[0]._data.dtype
     for t in tensors[1:]:
         dtype = result_type(np.empty((1,), dtype), t._data)
