@@ -33,6 +33,13 @@ def load_cupy(required: bool = True):
     return _cupy
 
 
+def forget_cupy() -> None:
+    """Import cupy afresh on next use (the tests swap the real cupy and a CPU stand-in)."""
+    global _cupy, ARRAY_TYPES
+    _cupy = None
+    ARRAY_TYPES = (np.ndarray,)
+
+
 class device:
     """``device('cpu')``, ``device('cuda')``, ``device('cuda:1')`` or ``device('cuda', 1)``."""
 
