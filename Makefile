@@ -1,6 +1,7 @@
 # The handbook in two commands:
 #   make book   execute every notebook and build the HTML book into _build/html
-#   make test   the whole test suite: library, notebooks (nbval), book build, real browser
+#   make test   the whole test suite: library, notebooks (nbval), book build, real browser, PDF
+#   make pdf    the whole book as one PDF, _build/pdf/book.pdf (needs Chromium)
 # Each target creates .venv and installs the pinned requirements on first use; the stamp
 # files below redo the install only when a requirements file or pyproject.toml changes.
 
@@ -14,6 +15,7 @@ BIN := $(VENV)/bin
 JOBS ?= 2
 LAB_PORT ?= 8888
 BOOK_DIR := _build/html
+PDF := _build/pdf/book.pdf
 
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
@@ -21,11 +23,12 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=600 --sanitize-w
 BOOK_FLAGS := --warningiserror --nitpick --keep-going --all
 
 .PHONY: help install install-dev book test test-lib test-notebooks book-from-outputs test-browser \
-        lab bench notebooks clean
+        pdf test-pdf lab bench notebooks clean
 
 help:
 	@echo "make book       execute every notebook and build the HTML book into $(BOOK_DIR)"
-	@echo "make test       library tests, nbval over notebooks/, book build, browser check"
+	@echo "make test       library tests, nbval over notebooks/, book build, browser check, PDF"
+	@echo "make pdf        the whole book as one PDF, $(PDF) (from the notebooks' stored outputs)"
 	@echo "make lab        JupyterLab on this repository, opening notebooks/"
 	@echo "make bench      run benchmarks/*.py (handbook_lib against PyTorch, one thread)"
 	@echo "make notebooks  re-execute every notebook in place, so committed outputs match the code"
@@ -57,22 +60,38 @@ test: $(DEV_STAMP)
 	$(MAKE) --no-print-directory test-notebooks
 	$(MAKE) --no-print-directory book-from-outputs
 	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory test-pdf
 
 # $(JOBS) pytest workers already keep the cores busy: one BLAS thread each, or they
 # oversubscribe the machine (measured: 3.5-7x more CPU time for the same notebook).
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 test-lib: $(DEV_STAMP)
-	$(ONE_THREAD) $(BIN)/pytest -q -rs -n $(JOBS) tests --ignore=tests/test_book_browser.py
+	$(ONE_THREAD) $(BIN)/pytest -q -rs -n $(JOBS) tests --ignore=tests/test_book_browser.py \
+	    --ignore=tests/test_book_pdf.py
 
 test-notebooks: $(DEV_STAMP)
 	$(ONE_THREAD) $(BIN)/pytest -q -rs -n $(JOBS) --dist loadfile $(NBVAL_FLAGS) notebooks
 
-book-from-outputs: $(RUNTIME_STAMP)
+# The same configuration with execution off (local extension paths are relative to the file).
+_build/_config_outputs.yml: _config.yml
 	mkdir -p _build
-	sed 's/^\(  *execute_notebooks:\).*/\1 "off"/' _config.yml > _build/_config_outputs.yml
-	grep -q 'execute_notebooks: "off"' _build/_config_outputs.yml
+	sed -e 's/^\(  *execute_notebooks:\).*/\1 "off"/' -e 's#: book/_ext$$#: ../book/_ext#' \
+	    _config.yml > $@
+	grep -q 'execute_notebooks: "off"' $@
+	grep -q ': ../book/_ext$$' $@
+
+book-from-outputs: $(RUNTIME_STAMP) _build/_config_outputs.yml
 	$(BIN)/jupyter-book build . --config _build/_config_outputs.yml $(BOOK_FLAGS)
+
+# One page holding the whole book, printed by headless Chromium (tools/print_pdf.py).
+pdf: $(RUNTIME_STAMP) _build/_config_outputs.yml
+	$(BIN)/jupyter-book build . --config _build/_config_outputs.yml --builder singlehtml $(BOOK_FLAGS)
+	$(BIN)/python tools/print_pdf.py _build/singlehtml $(PDF)
+	@echo "The PDF is ready: $(CURDIR)/$(PDF)"
+
+test-pdf: $(DEV_STAMP) pdf
+	HANDBOOK_PDF=$(CURDIR)/$(PDF) $(BIN)/pytest -q -rs tests/test_book_pdf.py
 
 test-browser: $(DEV_STAMP)
 	HANDBOOK_BOOK_DIR=$(CURDIR)/$(BOOK_DIR) $(BIN)/pytest -q -rs tests/test_book_browser.py

@@ -13,15 +13,10 @@ a missing check.
 from __future__ import annotations
 
 import base64
-import fcntl
 import functools
 import http.server
-import json
 import os
-import queue
 import re
-import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -30,33 +25,17 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from tools.devtools import CHROMIUM, DevTools
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = Path(os.environ.get("HANDBOOK_BOOK_DIR", ROOT / "_build" / "html"))
 SCREENSHOTS = BOOK.parent / "browser"
 IN_CI = os.environ.get("CI", "").lower() == "true"
-CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CJK_FONT = re.compile(r"CJK|Source Han|WenQuanYi|Droid Sans Fallback|AR PL|YaHei|PingFang|SimHei|SimSun")
 LOCAL_SCHEMES = {"data", "blob", "about", "file"}
-
-# Flags of a quiet browser: no background traffic of its own, a fresh profile each run, and
-# any host name resolved to nothing, so that no request can leave this machine.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-default-apps",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--window-size=1280,1000",
-    "--remote-debugging-pipe",
-)
-
+# Interface texts that are names, the same in every language.
+INTERFACE_NAMES = {"Binder", "Colab", ".ipynb", ".pdf", ".md", "Ctrl", "K", "PyTorch 中文手册：可执行版"}
 
 def toc_pages() -> list[str]:
     """Every page in _toc.yml, as paths relative to the book root without extension."""
@@ -73,87 +52,6 @@ def require_or_skip(condition: bool, reason: str) -> None:
     """Skip with `reason` when `condition` fails; under CI fail instead, since CI must run this."""
     if not condition:
         (pytest.fail if IN_CI else pytest.skip)(reason)
-
-
-class DevTools:
-    """A headless Chromium and a minimal client for its DevTools protocol over a pipe.
-
-    With --remote-debugging-pipe Chromium reads commands on fd 3 and writes replies and
-    events on fd 4, each a JSON message ended by a NUL byte: no port, no extra package.
-    """
-
-    def __init__(self, executable: str, profile: Path) -> None:
-        to_browser_r, self._to_browser = os.pipe()
-        self._from_browser, from_browser_w = os.pipe()
-
-        def wire_pipes() -> None:  # runs in the child, before exec
-            # Copy both ends above fd 10 first, so that neither dup2 overwrites the other's source.
-            read_end, write_end = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser_r, from_browser_w))
-            os.dup2(read_end, 3)
-            os.dup2(write_end, 4)
-
-        self.process = subprocess.Popen(
-            [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=wire_pipes, pass_fds=(3, 4),
-        )
-        os.close(to_browser_r)
-        os.close(from_browser_w)
-        self._next_id = 0
-        self._messages: queue.Queue[dict] = queue.Queue()
-        self.events: list[dict] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        buffer = b""
-        while chunk := os.read(self._from_browser, 1 << 16):
-            buffer += chunk
-            *messages, buffer = buffer.split(b"\0")
-            for message in messages:
-                self._messages.put(json.loads(message))
-
-    def _next_message(self, deadline: float) -> dict:
-        try:
-            return self._messages.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            raise TimeoutError("Chromium did not answer in time") from None
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 60.0) -> dict:
-        """Sends one command and returns its result; events that arrive meanwhile are kept."""
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._next_message(deadline)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method} failed: {reply['error']}")
-                return reply["result"]
-            self.events.append(reply)
-
-    def wait_for_event(self, method: str, session: str, since: int, timeout: float = 60.0) -> int:
-        """Waits for event `method` of `session` at or after index `since`; returns its index."""
-        deadline = time.monotonic() + timeout
-        index = since
-        while True:
-            for index in range(index, len(self.events)):
-                event = self.events[index]
-                if event.get("method") == method and event.get("sessionId") == session:
-                    return index
-            index = len(self.events)
-            self.events.append(self._next_message(deadline))
-
-    def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
-        self._reader.join(timeout=10)  # ends at end-of-file, now that the browser is gone
-        os.close(self._to_browser)
-        os.close(self._from_browser)
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +100,24 @@ PAGE_REPORT_JS = """
     mathSources: document.querySelectorAll('.math, .amsmath').length,
     mathTypeset: document.querySelectorAll('mjx-container').length,
     mathErrors: document.querySelectorAll('mjx-merror').length,
-    images: Array.from(document.images, img => ({src: img.getAttribute('src'), width: img.naturalWidth})),
+    images: Array.from(document.images, img => ({src: img.getAttribute('src'), width: img.naturalWidth,
+                                                 shownWidth: img.getBoundingClientRect().width})),
+    topBars: Array.from(document.querySelectorAll('header, .bd-header-article'))
+        .filter(bar => bar.getBoundingClientRect().height > 0).length,
+    interface: [
+      ...Array.from(document.querySelectorAll('[title], [aria-label], [placeholder], [data-bs-title]'))
+          .filter(el => !el.closest('article .cell_input, article .cell_output'))
+          .flatMap(el => ['title', 'aria-label', 'placeholder', 'data-bs-title']
+              .map(name => el.getAttribute(name)).filter(Boolean)),
+      ...Array.from(document.querySelectorAll('summary, .btn__text-container'), el => el.innerText),
+      window.toggleHintShow || '', window.toggleHintHide || '',
+    ].map(text => text.trim()).filter(Boolean),
+    clippedCode: Array.from(document.querySelectorAll('article pre'))
+        .filter(pre => pre.getBoundingClientRect().width > 0 && pre.scrollWidth > pre.clientWidth + 1)
+        .map(pre => pre.innerText.split('\\n').find(line => line.length > 0).slice(0, 80)),
+    clippedMath: Array.from(document.querySelectorAll('article mjx-container[display="true"]'))
+        .filter(math => math.scrollWidth > math.clientWidth + 1)
+        .map(math => (math.getAttribute('aria-label') || math.textContent).slice(0, 80)),
   };
 })()
 """
@@ -267,6 +182,11 @@ def test_page_renders_offline(browser, server, page):
     assert report["mathErrors"] == 0, "MathJax reported a TeX error"
     broken = [image["src"] for image in report["images"] if image["width"] == 0]
     assert broken == [], "these images did not load"
+    assert report["topBars"] == 1, "a page has exactly one top bar (the article's)"
+    english = [text for text in report["interface"]
+               if not CJK.search(text) and text not in INTERFACE_NAMES and not text[:1].isdigit()]
+    assert english == [], "interface strings not in Chinese: add them to book/_ext/zh_interface.py"
+    assert report["clippedCode"] == [], "code wider than the page (keep lines to 80 characters)"
 
 
 def test_front_page_has_preface_setup_and_math(browser, server):
@@ -290,8 +210,21 @@ def test_book_opens_from_the_printed_file_path(browser, server):
     assert "前言" in report["text"] and report["mathTypeset"] > 0 and report["mathErrors"] == 0
 
 
-def test_search_finds_chinese_words(browser, server):
-    target = browser.send("Target.createTarget", {"url": f"{server}/search.html?q=环境"})["targetId"]
+# The book's own vocabulary, each with a page that teaches it: the search index must hold the
+# glossary's terms as words (book/_ext/zh_interface.py gives them to jieba).
+SEARCHES = {
+    "环境": "1_2_setup",
+    "过拟合": "3_2_mnist",
+    "混淆矩阵": "3_2_mnist",
+    "反向传播": "2_1_2_autograd",
+    "卷积核": "2_4_cnn",
+    "张量": "2_1_1_tensor",
+}
+
+
+def search(browser: DevTools, server: str, term: str) -> list[str]:
+    """The result links that the book's search page lists for ``term``."""
+    target = browser.send("Target.createTarget", {"url": f"{server}/search.html?q={term}"})["targetId"]
     session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     try:
         deadline = time.monotonic() + 30
@@ -302,9 +235,15 @@ def test_search_finds_chinese_words(browser, server):
                 "expression": "Array.from(document.querySelectorAll('#search-results li a'), a => a.href)",
                 "returnByValue": True,
             }, session=session)["result"]["value"]
-        assert any("1_2_setup" in hit for hit in hits), f"search for 环境 found {hits}"
+        return hits
     finally:
         browser.send("Target.closeTarget", {"targetId": target})
+
+
+@pytest.mark.parametrize("term", SEARCHES)
+def test_search_finds_the_books_terms(browser, server, term):
+    hits = search(browser, server, term)
+    assert any(SEARCHES[term] in hit for hit in hits), f"search for {term} found {hits}"
 
 
 def test_built_html_loads_nothing_from_other_hosts():
