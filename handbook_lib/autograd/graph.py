@@ -150,11 +150,20 @@ class ViewNode(Node):
 
 
 class AccumulateGrad(Node):
-    """The end of the graph for a leaf: adds the incoming gradient into ``leaf.grad``."""
+    """The end of the graph for a leaf: adds the incoming gradient into ``leaf.grad``, then runs
+    the leaf's post-accumulate-grad hooks (``hook(leaf)``; none in the common case)."""
+
+    _post_accumulate_hooks: list | None = None
 
     def __init__(self, variable) -> None:
         self.variable = variable
         self._input_meta = ()
+
+    def register_post_accumulate_hook(self, hook: Callable) -> "RemovableHandle":
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = []
+        self._post_accumulate_hooks.append(hook)
+        return RemovableHandle(self._post_accumulate_hooks, hook)
 
     def apply(self, grad_outputs: Sequence) -> tuple:
         grad = grad_outputs[0]
@@ -167,6 +176,9 @@ class AccumulateGrad(Node):
             leaf.grad = leaf.grad + grad
         else:
             leaf.grad._data += grad._data
+        if self._post_accumulate_hooks:
+            for hook in list(self._post_accumulate_hooks):
+                hook(leaf)
         return ()
 
 
