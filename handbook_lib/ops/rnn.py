@@ -85,7 +85,7 @@ def tanh_grad_(grad, t, tmp, xp):
 
 def _input_projection(x, w_ih, bias):
     """``x @ W_ihᵀ + bias`` for all steps at once: one GEMM (the gate buffer)."""
-    gates = x @ w_ih.T
+    gates = xp_of(x).matmul(x, w_ih.T)
     if bias is not None:
         gates += bias
     return gates
@@ -199,7 +199,7 @@ def lstm_backward(cache, x, w_hh, w_hr, d_out, d_hn, d_cn, steps: Steps):
         tanh_grad_(dg, g, t, xp)
         sigmoid_grad_(do, o, t, xp)
         xp.matmul(d, w_hh, out=dh_t)
-    grad_w_hr = None if w_hr is None else d_h_all.T @ r
+    grad_w_hr = None if w_hr is None else xp.matmul(d_h_all.T, r)
     return d_gates, d_gates, h_prev, dh, dc, grad_w_hr
 
 
@@ -302,11 +302,11 @@ class RNNLayerBackward0(Node):
                 self.mode, self.cache, x, w_ih, w_hh, d_out, d_hn, None, self.steps), None
         needs = self.needs_input_grad
         grads = [
-            wrap(d_gx @ w_ih) if needs[0] else None,
+            wrap(xp.matmul(d_gx, w_ih)) if needs[0] else None,
             wrap(dh0) if needs[1] else None,
             wrap(dc0) if needs[2] and dc0 is not None else None,
-            wrap(d_gx.T @ x) if needs[3] else None,
-            wrap(d_gh.T @ h_prev) if needs[4] else None,
+            wrap(xp.matmul(d_gx.T, x)) if needs[3] else None,
+            wrap(xp.matmul(d_gh.T, h_prev)) if needs[4] else None,
             wrap(d_gx.sum(axis=0)) if needs[5] else None,
             wrap(d_gh.sum(axis=0)) if needs[6] else None,
             wrap(d_whr) if needs[7] and d_whr is not None else None,
