@@ -130,49 +130,67 @@ def simple_rnn_backward(mode: str, cache, x, w_ih, w_hh, d_out, d_hn, d_cn, step
 
 
 # --- LSTM ----------------------------------------------------------------------------------------
+def _lstm_gate_scales(hidden: int, dtype, xp) -> tuple:
+    """Per gate column (i, f, g, o): the input scale, the output affine map and the derivative
+    factor that turn one ``tanh`` over all four gates into σ for i, f, o and tanh for g.
+
+    σ(x) = ½ + ½·tanh(x/2), so with the i, f, o pre-activations halved a single tanh call
+    serves all gates; then ``a·mul + add`` gives σ, and σ' = ¼·(1 − tanh²), tanh' = 1 − tanh².
+    """
+    def per_gate(sigmoid_value, tanh_value):
+        values = [sigmoid_value, sigmoid_value, tanh_value, sigmoid_value]
+        return xp.asarray(np.repeat(np.asarray(values, dtype=dtype), hidden))
+
+    return per_gate(0.5, 1.0), per_gate(0.5, 0.0), per_gate(0.25, 1.0)
+
+
 def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps: Steps):
     """Gates (i, f, g, o); ``c' = f⊙c + i⊙g``, ``h' = o⊙tanh(c')`` (then ``@ W_hrᵀ``)."""
     xp = xp_of(x)
-    hidden = c0.shape[1]
-    bias = None if b_ih is None else b_ih + b_hh
-    acts = _input_projection(x, w_ih, bias)  # (N, 4H): gate pre-activations → activations
+    hidden, out_size = c0.shape[1], h0.shape[1]
+    scale, add, slope = _lstm_gate_scales(hidden, x.dtype, xp)
+    bias = None if b_ih is None else (b_ih + b_hh) * scale
+    acts = _input_projection(x, w_ih * scale[:, None], bias)  # (N, 4H) → activations in place
+    w_hh_t = (w_hh * scale[:, None]).T
     n = acts.shape[0]
     h, c = h0.copy(), c0.copy()
-    h_prev, c_prev = xp.empty((n, h0.shape[1]), acts.dtype), xp.empty((n, hidden), acts.dtype)
-    tanh_c, out = xp.empty((n, hidden), acts.dtype), xp.empty((n, h0.shape[1]), acts.dtype)
+    h_prev, c_prev = xp.empty((n, out_size), acts.dtype), xp.empty((n, hidden), acts.dtype)
+    tanh_c, out = xp.empty((n, hidden), acts.dtype), xp.empty((n, out_size), acts.dtype)
     r = xp.empty((n, hidden), acts.dtype) if w_hr is not None else out
+    slopes = xp.empty_like(acts)  # ∂ activation / ∂ pre-activation, for backward
     tmp, ig = xp.empty((h.shape[0], 4 * hidden), acts.dtype), xp.empty_like(c)
-    with _quiet(xp):
-        for rows, b in steps.forward():
-            h_prev[rows], c_prev[rows] = h[:b], c[:b]
-            a = acts[rows]
-            xp.matmul(h[:b], w_hh.T, out=tmp[:b])
-            a += tmp[:b]
-            sigmoid_(a[:, :2 * hidden], xp)
-            xp.tanh(a[:, 2 * hidden:3 * hidden], out=a[:, 2 * hidden:3 * hidden])
-            sigmoid_(a[:, 3 * hidden:], xp)
-            i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
-            c_t = c[:b]
-            c_t *= f
-            xp.multiply(i, g, out=ig[:b])
-            c_t += ig[:b]
-            xp.tanh(c_t, out=tanh_c[rows])
-            xp.multiply(o, tanh_c[rows], out=r[rows])
-            if w_hr is not None:
-                xp.matmul(r[rows], w_hr.T, out=out[rows])
-            h[:b] = out[rows]
-    return out, h, c, (acts, h_prev, c_prev, tanh_c, r)
+    for rows, b in steps.forward():
+        h_prev[rows], c_prev[rows] = h[:b], c[:b]
+        a, d = acts[rows], slopes[rows]
+        xp.matmul(h[:b], w_hh_t, out=tmp[:b])
+        a += tmp[:b]
+        xp.tanh(a, out=a)
+        xp.multiply(a, a, out=d)                        # slope = (1 − tanh²)·(¼ or 1)
+        xp.subtract(1, d, out=d)
+        d *= slope
+        a *= scale                                      # σ = ½·tanh + ½ for i, f, o
+        a += add
+        i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        c_t = c[:b]
+        c_t *= f
+        xp.multiply(i, g, out=ig[:b])
+        c_t += ig[:b]
+        xp.tanh(c_t, out=tanh_c[rows])
+        xp.multiply(o, tanh_c[rows], out=r[rows])
+        if w_hr is not None:
+            xp.matmul(r[rows], w_hr.T, out=out[rows])
+        h[:b] = out[rows]
+    return out, h, c, (acts, slopes, h_prev, c_prev, tanh_c, r)
 
 
 def lstm_backward(cache, x, w_hh, w_hr, d_out, d_hn, d_cn, steps: Steps):
     xp = xp_of(d_out)
-    acts, h_prev, c_prev, tanh_c, r = cache
+    acts, slopes, h_prev, c_prev, tanh_c, r = cache
     hidden = c_prev.shape[1]
     d_gates = xp.empty_like(acts)
     d_h_all = xp.empty_like(h_prev) if w_hr is not None else None  # dL/dh per step, for dW_hr
     dh, dc = d_hn.copy(), d_cn.copy()
     dr_buf, tmp = xp.empty_like(dc), xp.empty_like(dc)
-    wide = xp.empty((dc.shape[0], 2 * hidden), dc.dtype)
     for rows, b in steps.backward():
         a, d = acts[rows], d_gates[rows]
         i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
@@ -195,9 +213,7 @@ def lstm_backward(cache, x, w_hh, w_hr, d_out, d_hn, d_cn, steps: Steps):
         xp.multiply(dc_t, c_prev[rows], out=df)
         xp.multiply(dc_t, i, out=dg)
         dc_t *= f                                      # the cell state's gradient one step back
-        sigmoid_grad_(d[:, :2 * hidden], a[:, :2 * hidden], wide[:b], xp)  # i and f
-        tanh_grad_(dg, g, t, xp)
-        sigmoid_grad_(do, o, t, xp)
+        d *= slopes[rows]                              # through σ and tanh: pre-activations
         xp.matmul(d, w_hh, out=dh_t)
     grad_w_hr = None if w_hr is None else xp.matmul(d_h_all.T, r)
     return d_gates, d_gates, h_prev, dh, dc, grad_w_hr
