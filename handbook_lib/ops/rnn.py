@@ -330,14 +330,16 @@ class RNNLayerBackward0(Node):
             (d_gx, d_gh, h_prev, dh0, dc0), d_whr = simple_rnn_backward(
                 self.mode, self.cache, x, w_ih, w_hh, d_out, d_hn, None, self.steps), None
         needs = self.needs_input_grad
+        d_b_ih = d_gx.sum(axis=0) if needs[5] or needs[6] else None
+        d_b_hh = d_b_ih if d_gh is d_gx else (d_gh.sum(axis=0) if needs[6] else None)
         grads = [
             wrap(xp.matmul(d_gx, w_ih)) if needs[0] else None,
             wrap(dh0) if needs[1] else None,
             wrap(dc0) if needs[2] and dc0 is not None else None,
             wrap(xp.matmul(d_gx.T, x)) if needs[3] else None,
             wrap(xp.matmul(d_gh.T, h_prev)) if needs[4] else None,
-            wrap(d_gx.sum(axis=0)) if needs[5] else None,
-            wrap(d_gh.sum(axis=0)) if needs[6] else None,
+            wrap(d_b_ih) if needs[5] else None,
+            wrap(d_b_hh.copy() if d_b_hh is d_b_ih else d_b_hh) if needs[6] else None,
             wrap(d_whr) if needs[7] and d_whr is not None else None,
         ]
         return tuple(grads)
