@@ -85,7 +85,7 @@ def tanh_grad_(grad, t, tmp, xp):
 
 def _input_projection(x, w_ih, bias):
     """``x @ W_ihᵀ + bias`` for all steps at once: one GEMM (the gate buffer)."""
-    gates = x @ w_ih.T
+    gates = xp_of(x).matmul(x, w_ih.T)
     if bias is not None:
         gates += bias
     return gates
@@ -130,49 +130,80 @@ def simple_rnn_backward(mode: str, cache, x, w_ih, w_hh, d_out, d_hn, d_cn, step
 
 
 # --- LSTM ----------------------------------------------------------------------------------------
+def _lstm_gate_scales(hidden: int, dtype, xp) -> tuple:
+    """Per gate column (i, f, g, o): the pre-activation scale, the affine map after the sigmoid
+    and the slope factor that let one sigmoid over all four gates give tanh for g too.
+
+    tanh(x) = 2·σ(2x) − 1, so with g's pre-activation doubled a single σ serves all gates; then
+    ``s·mul + add`` turns g's column into tanh, and the slopes are σ' = s(1 − s) and
+    tanh' = 1 − (2s − 1)² = 4·s(1 − s). (numpy's ``exp`` is several times faster than its
+    ``tanh``, which is why σ, not tanh, is the one evaluated.)
+    """
+    def per_gate(sigmoid_value, tanh_value):
+        values = [sigmoid_value, sigmoid_value, tanh_value, sigmoid_value]
+        return xp.asarray(np.repeat(np.asarray(values, dtype=dtype), hidden))
+
+    return per_gate(1.0, 2.0), per_gate(0.0, -1.0), per_gate(1.0, 4.0)
+
+
+def tanh_into(x, out, xp) -> None:
+    """``out ← tanh(x) = 2·σ(2x) − 1``, through ``exp`` (see :func:`_lstm_gate_scales`)."""
+    xp.multiply(x, -2, out=out)
+    xp.exp(out, out=out)
+    out += 1
+    xp.reciprocal(out, out=out)
+    out *= 2
+    out -= 1
+
+
 def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps: Steps):
     """Gates (i, f, g, o); ``c' = f⊙c + i⊙g``, ``h' = o⊙tanh(c')`` (then ``@ W_hrᵀ``)."""
     xp = xp_of(x)
-    hidden = c0.shape[1]
-    bias = None if b_ih is None else b_ih + b_hh
-    acts = _input_projection(x, w_ih, bias)  # (N, 4H): gate pre-activations → activations
+    hidden, out_size = c0.shape[1], h0.shape[1]
+    scale, add, slope = _lstm_gate_scales(hidden, x.dtype, xp)
+    bias = None if b_ih is None else (b_ih + b_hh) * scale
+    acts = _input_projection(x, w_ih * scale[:, None], bias)  # (N, 4H) → activations in place
+    w_hh_t = (w_hh * scale[:, None]).T
     n = acts.shape[0]
     h, c = h0.copy(), c0.copy()
-    h_prev, c_prev = xp.empty((n, h0.shape[1]), acts.dtype), xp.empty((n, hidden), acts.dtype)
-    tanh_c, out = xp.empty((n, hidden), acts.dtype), xp.empty((n, h0.shape[1]), acts.dtype)
+    h_prev, c_prev = xp.empty((n, out_size), acts.dtype), xp.empty((n, hidden), acts.dtype)
+    tanh_c, out = xp.empty((n, hidden), acts.dtype), xp.empty((n, out_size), acts.dtype)
     r = xp.empty((n, hidden), acts.dtype) if w_hr is not None else out
+    slopes = xp.empty_like(acts)  # ∂ activation / ∂ pre-activation, for backward
     tmp, ig = xp.empty((h.shape[0], 4 * hidden), acts.dtype), xp.empty_like(c)
     with _quiet(xp):
         for rows, b in steps.forward():
             h_prev[rows], c_prev[rows] = h[:b], c[:b]
-            a = acts[rows]
-            xp.matmul(h[:b], w_hh.T, out=tmp[:b])
+            a, d = acts[rows], slopes[rows]
+            xp.matmul(h[:b], w_hh_t, out=tmp[:b])
             a += tmp[:b]
-            sigmoid_(a[:, :2 * hidden], xp)
-            xp.tanh(a[:, 2 * hidden:3 * hidden], out=a[:, 2 * hidden:3 * hidden])
-            sigmoid_(a[:, 3 * hidden:], xp)
+            sigmoid_(a, xp)
+            xp.subtract(1, a, out=d)                    # slope = s(1 − s)·(1 or 4)
+            d *= a
+            d *= slope
+            a *= scale                                  # g: tanh = 2s − 1
+            a += add
             i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
             c_t = c[:b]
             c_t *= f
             xp.multiply(i, g, out=ig[:b])
             c_t += ig[:b]
-            xp.tanh(c_t, out=tanh_c[rows])
+            tanh_into(c_t, tanh_c[rows], xp)
             xp.multiply(o, tanh_c[rows], out=r[rows])
             if w_hr is not None:
                 xp.matmul(r[rows], w_hr.T, out=out[rows])
             h[:b] = out[rows]
-    return out, h, c, (acts, h_prev, c_prev, tanh_c, r)
+    return out, h, c, (acts, slopes, h_prev, c_prev, tanh_c, r)
 
 
 def lstm_backward(cache, x, w_hh, w_hr, d_out, d_hn, d_cn, steps: Steps):
     xp = xp_of(d_out)
-    acts, h_prev, c_prev, tanh_c, r = cache
+    acts, slopes, h_prev, c_prev, tanh_c, r = cache
     hidden = c_prev.shape[1]
     d_gates = xp.empty_like(acts)
     d_h_all = xp.empty_like(h_prev) if w_hr is not None else None  # dL/dh per step, for dW_hr
     dh, dc = d_hn.copy(), d_cn.copy()
     dr_buf, tmp = xp.empty_like(dc), xp.empty_like(dc)
-    wide = xp.empty((dc.shape[0], 2 * hidden), dc.dtype)
     for rows, b in steps.backward():
         a, d = acts[rows], d_gates[rows]
         i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
@@ -195,11 +226,9 @@ def lstm_backward(cache, x, w_hh, w_hr, d_out, d_hn, d_cn, steps: Steps):
         xp.multiply(dc_t, c_prev[rows], out=df)
         xp.multiply(dc_t, i, out=dg)
         dc_t *= f                                      # the cell state's gradient one step back
-        sigmoid_grad_(d[:, :2 * hidden], a[:, :2 * hidden], wide[:b], xp)  # i and f
-        tanh_grad_(dg, g, t, xp)
-        sigmoid_grad_(do, o, t, xp)
+        d *= slopes[rows]                              # through σ and tanh: pre-activations
         xp.matmul(d, w_hh, out=dh_t)
-    grad_w_hr = None if w_hr is None else d_h_all.T @ r
+    grad_w_hr = None if w_hr is None else xp.matmul(d_h_all.T, r)
     return d_gates, d_gates, h_prev, dh, dc, grad_w_hr
 
 
@@ -301,14 +330,16 @@ class RNNLayerBackward0(Node):
             (d_gx, d_gh, h_prev, dh0, dc0), d_whr = simple_rnn_backward(
                 self.mode, self.cache, x, w_ih, w_hh, d_out, d_hn, None, self.steps), None
         needs = self.needs_input_grad
+        d_b_ih = d_gx.sum(axis=0) if needs[5] or needs[6] else None
+        d_b_hh = d_b_ih if d_gh is d_gx else (d_gh.sum(axis=0) if needs[6] else None)
         grads = [
-            wrap(d_gx @ w_ih) if needs[0] else None,
+            wrap(xp.matmul(d_gx, w_ih)) if needs[0] else None,
             wrap(dh0) if needs[1] else None,
             wrap(dc0) if needs[2] and dc0 is not None else None,
-            wrap(d_gx.T @ x) if needs[3] else None,
-            wrap(d_gh.T @ h_prev) if needs[4] else None,
-            wrap(d_gx.sum(axis=0)) if needs[5] else None,
-            wrap(d_gh.sum(axis=0)) if needs[6] else None,
+            wrap(xp.matmul(d_gx.T, x)) if needs[3] else None,
+            wrap(xp.matmul(d_gh.T, h_prev)) if needs[4] else None,
+            wrap(d_b_ih) if needs[5] else None,
+            wrap(d_b_hh.copy() if d_b_hh is d_b_ih else d_b_hh) if needs[6] else None,
             wrap(d_whr) if needs[7] and d_whr is not None else None,
         ]
         return tuple(grads)
