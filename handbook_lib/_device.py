@@ -131,5 +131,10 @@ def move(array, target: device):
     if target.type == "cpu":
         return array if isinstance(array, np.ndarray) else array.get()
     cupy = load_cupy()
-    with cupy.cuda.Device(target._index):
-        return cupy.asarray(array)
+    try:
+        with cupy.cuda.Device(target._index):
+            return cupy.asarray(array)
+    except MemoryError as exc:  # the copy does not fit on the GPU: PyTorch's error
+        from . import cuda
+
+        raise cuda.out_of_memory(exc) from None

@@ -111,10 +111,21 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _filled(fill, size: Sequence, dtype, device, requires_grad: bool, default=None) -> Tensor:
     shape = size_args(size)
     np_dtype = _np_dtype(dtype) or default or _dtype.get_default_dtype().np_dtype
-    xp = _device.as_device(device).xp
-    data = xp.full(shape, fill, dtype=np_dtype) if fill is not None else xp.empty(shape, np_dtype)
+    target = _device.as_device(device)
+    xp = target.xp
+    try:
+        data = xp.full(shape, fill, dtype=np_dtype) if fill is not None else xp.empty(shape,
+                                                                                      np_dtype)
+    except MemoryError as exc:  # a GPU allocation that does not fit: PyTorch's error
+        raise _cuda_out_of_memory(exc) from None
     result = wrap(data)
     return result.requires_grad_(True) if requires_grad else result
+
+
+def _cuda_out_of_memory(exc: MemoryError) -> Exception:
+    from .. import cuda
+
+    return cuda.out_of_memory(exc)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
