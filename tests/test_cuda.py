@@ -2,6 +2,9 @@
 `make test-gpu`): creating and moving tensors, devices, and the ops on them."""
 from __future__ import annotations
 
+import os
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -120,3 +123,41 @@ def test_out_of_memory_is_pytorch_s_error_naming_the_size(stand_in) -> None:
     with pytest.raises(hl.cuda.OutOfMemoryError, match="CUDA out of memory"):
         model(hl.ones(8192, 4096, device="cuda"))
     assert isinstance(hl.cuda.OutOfMemoryError("x"), RuntimeError)
+
+
+def test_the_gpu_benchmark_runs_on_the_stand_in(stand_in, capsys) -> None:
+    """benchmarks/bench_gpu.py (run by `make test-gpu`) works end to end, with small sizes."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / "benchmarks" / "bench_gpu.py"
+    spec = importlib.util.spec_from_file_location("bench_gpu", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = bench.run(repeats=1, stand_in=True)
+    assert [r["name"] for r in results] == [w[0] for w in bench.WORKLOADS]
+    assert all(r["ours_ms"] > 0 and r["ratio"] is None for r in results)
+    assert "LeNet-5 step, batch 512" in bench.report(results)
+    assert bench.main(["--stand-in"]) == 0 and "GPU: CPU stand-in" in capsys.readouterr().out
+
+
+def test_the_notebook_runner_of_make_test_gpu_checks_the_device(tmp_path) -> None:
+    """.ci/run_notebook.py (make test-gpu runs chapter 3.2 with it) runs code cells in order,
+    skips magics, and fails a chapter that did not run on the expected device."""
+    import json
+    import subprocess
+    import sys
+
+    notebook = tmp_path / "chapter.ipynb"
+    cells = [{"cell_type": "markdown", "source": ["# title"]},
+             {"cell_type": "code", "source": ["%matplotlib inline\n", "import handbook_lib as hl"]},
+             {"cell_type": "code", "source": ["device = hl.device('cpu')"]}]
+    notebook.write_text(json.dumps({"cells": cells}))
+    runner = str(pathlib.Path(__file__).parents[1] / ".ci" / "run_notebook.py")
+    env = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).parents[1])}
+    ok = subprocess.run([sys.executable, runner, str(notebook), "--expect-device", "cpu"],
+                        capture_output=True, text=True, timeout=120, env=env)
+    assert ok.returncode == 0 and "on cpu" in ok.stdout, ok.stderr
+    wrong = subprocess.run([sys.executable, runner, str(notebook), "--expect-device", "cuda"],
+                           capture_output=True, text=True, timeout=120, env=env)
+    assert wrong.returncode == 1 and "expected the chapter to run on cuda" in wrong.stdout
