@@ -39,7 +39,7 @@ import math
 import os
 import zipfile
 from collections import OrderedDict
-from typing import IO, Any, NoReturn, Union
+from typing import IO, Any, Callable, NoReturn, Union
 
 import numpy as np
 
@@ -49,7 +49,7 @@ from . import _device
 from ._files import atomic_write
 
 FileLike = Union[str, "os.PathLike[str]", IO[bytes]]
-MapLocation = Union[None, str, _device.device, dict]
+MapLocation = Union[None, str, _device.device, dict, Callable]
 
 FORMAT = "handbook_lib.checkpoint"
 VERSION = 1
@@ -146,7 +146,10 @@ def load(f: FileLike, map_location: MapLocation = None) -> Any:
         f: a path, or a binary file object open for reading (seekable).
         map_location: where tensors go. ``None`` puts each back on the device it was saved
             from; ``'cpu'``, ``'cuda:0'`` or a ``device`` puts all of them there; a dict such as
-            ``{'cuda:0': 'cpu'}`` remaps the devices it names.
+            ``{'cuda:0': 'cpu'}`` remaps the devices it names; a function
+            ``map_location(storage, location)`` (PyTorch's ``lambda storage, loc: storage``)
+            gets each tensor on the CPU and the device name it was saved from, and returns it
+            where it should go (None: back where it was saved).
 
     Raises:
         CheckpointError (a RuntimeError): ``f`` is not a handbook_lib checkpoint, or is
@@ -228,7 +231,7 @@ def _decode(node: Any, archive: zipfile.ZipFile, map_location: MapLocation, memo
     if kind == "tensor":
         if node["array"] not in memo:
             memo[node["array"]] = _make_tensor(_read_array(archive, node["array"]),
-                                               _target_device(node["device"], map_location),
+                                               node["device"], map_location,
                                                node["requires_grad"])
         return memo[node["array"]]
     if kind == "ndarray":
@@ -256,7 +259,17 @@ def _target_device(saved: str, map_location: MapLocation) -> _device.device:
     return _device.as_device(map_location)
 
 
-def _make_tensor(array: np.ndarray, device: _device.device, requires_grad: bool) -> hl.Tensor:
+def _make_tensor(array: np.ndarray, saved: str, map_location: MapLocation,
+                 requires_grad: bool) -> hl.Tensor:
+    if callable(map_location) and not isinstance(map_location, _device.device):
+        moved = map_location(hl.from_numpy(_c_order(array)), saved)
+        if moved is not None:
+            if not isinstance(moved, hl.Tensor):
+                raise RuntimeError(f"map_location returned {type(moved).__name__}, expected the "
+                                "storage (a Tensor) it was given, moved or not")
+            return moved.requires_grad_(True) if requires_grad else moved
+        map_location = None
+    device = _target_device(saved, map_location)
     if device.type == "cuda" and not hl.cuda.is_available():
         raise RuntimeError(
             f"Attempting to deserialize object on a CUDA device ({device}) but CUDA is not "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ..random import rng_of
@@ -91,9 +92,9 @@ class EmbeddingBackward0(Node):
         if self.padding_idx is not None:
             flat_grad = flat_grad.masked_fill((flat_idx == self.padding_idx).unsqueeze(-1), 0)
         if self.scale_grad_by_freq:
-            counts = grad.xp.bincount(flat_idx._data, minlength=self.weight_shape[0])
+            counts = xp_of(grad).bincount(flat_idx._data, minlength=self.weight_shape[0])
             flat_grad = flat_grad / wrap(counts[flat_idx._data].astype(grad._data.dtype))[:, None]
-        zeros = wrap(grad.xp.zeros(self.weight_shape, dtype=grad._data.dtype))
+        zeros = wrap(xp_of(grad).zeros(self.weight_shape, dtype=grad._data.dtype))
         return index_add(zeros, 0, flat_idx, flat_grad)
 
 
@@ -129,7 +130,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
 
 def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
     """Scale the looked-up rows whose ``norm_type``-norm exceeds ``max_norm`` down to it."""
-    xp = weight.xp
+    xp = xp_of(weight)
     rows = xp.unique(idx % weight.shape[0])
     data = weight._data
     norms = xp.linalg.norm(data[rows].astype(np.float64), ord=norm_type, axis=1)
@@ -155,11 +156,10 @@ def _masked(input: Tensor, mask_shape: tuple, p: float, generator=None) -> Tenso
     """``input * mask / (1 - p)`` with a Bernoulli(1 - p) ``mask`` of ``mask_shape``."""
     x = input._data
     if p == 1.0:
-        mask = input.xp.zeros(mask_shape, dtype=x.dtype)
+        mask = xp_of(input).zeros(mask_shape, dtype=x.dtype)
     else:
-        draws = rng_of(generator).random(mask_shape, dtype=np.float32)
+        draws = rng_of(generator, xp_of(x)).random(mask_shape, dtype=np.float32)  # on x's device
         mask = (draws >= p).astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-        mask = input.xp.asarray(mask)
     return record(wrap(x * mask), NativeDropoutBackward0, (input,), mask=mask)
 
 
@@ -225,7 +225,7 @@ def pad(input: Tensor, pad: tuple | list, mode: str = "constant",
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     x = input._data
     out_shape = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, widths))
-    data = input.xp.full(out_shape, 0 if value is None else value, dtype=x.dtype)
+    data = xp_of(input).full(out_shape, 0 if value is None else value, dtype=x.dtype)
     region = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))
     data[region] = x
     return record(wrap(data), ConstantPadNdBackward0, (input,), region=region)
@@ -246,9 +246,10 @@ def _pad_by_indexing(input: Tensor, widths: list, mode: str) -> Tensor:
                 f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}")
     if not padded:
         return input
-    vectors = [np.pad(np.arange(input.shape[d]), widths[d], mode=_INDEX_PAD_MODES[mode])
-               for d in padded]
+    # the index tables are built on the host from the shape alone, then moved to input's device
+    vectors = [np.pad(np.arange(input.shape[d]), widths[d],  # host: shape arithmetic
+                      mode=_INDEX_PAD_MODES[mode]) for d in padded]
     index = [slice(None)] * input.ndim
-    for d, grid in zip(padded, np.ix_(*vectors)):
-        index[d] = grid
+    for d, grid in zip(padded, np.ix_(*vectors)):  # host: shape arithmetic
+        index[d] = xp_of(input).asarray(grid)
     return input[tuple(index)]

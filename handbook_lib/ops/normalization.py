@@ -11,6 +11,7 @@ and Σ(g x̂) — which are also ∂L/∂β and ∂L/∂γ — are computed once
 """
 from __future__ import annotations
 
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ..autograd.grad_mode import STATE
@@ -93,7 +94,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     else:
         mean = running_mean._data.reshape(param_shape)
         var = running_var._data.reshape(param_shape)
-    inv_std = 1.0 / input.xp.sqrt(var + x.dtype.type(eps))
+    inv_std = 1.0 / xp_of(input).sqrt(var + x.dtype.type(eps))
     xhat = (x - mean) * inv_std
     result = _affine(input, xhat, weight, bias, param_shape)
     return record(result, NativeBatchNormBackward0, (input, weight, bias), xhat=xhat,
@@ -122,7 +123,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     axes = tuple(range(x.ndim - k, x.ndim))
     mean = x.mean(axis=axes, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
-    inv_std = 1.0 / input.xp.sqrt(var + x.dtype.type(eps))
+    inv_std = 1.0 / xp_of(input).sqrt(var + x.dtype.type(eps))
     xhat = (x - mean) * inv_std
     result = _affine(input, xhat, weight, bias, normalized_shape)
     return record(result, NativeLayerNormBackward0, (input, weight, bias), xhat=xhat,

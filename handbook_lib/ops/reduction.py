@@ -6,10 +6,12 @@ the reduced dims back (as size 1) and expands.
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
 
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from .shape import CloneBackward0
@@ -84,7 +86,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
         )
     axes = normalize_dims(dim, input._data.ndim)
     data = input._data.mean(axis=axes, keepdims=keepdim, dtype=_sum_dtype(input._data, dtype))
-    count = int(np.prod([input._data.shape[a] for a in axes]))
+    count = math.prod(input._data.shape[a] for a in axes)
     node = MeanBackward0 if dim is None else MeanBackward1
     result = record(wrap(data), node, (input,), shape=input._data.shape, axes=axes, count=count)
     return write_out(result, out)
@@ -108,7 +110,7 @@ def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
     """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
     correction = _correction(unbiased, correction)
     axes = normalize_dims(dim, input._data.ndim)
-    count = int(np.prod([input._data.shape[a] for a in axes]))
+    count = math.prod(input._data.shape[a] for a in axes)
     centered = input - mean(input, axes, keepdim=True)
     return sum(centered * centered, axes, keepdim=keepdim) / builtins.max(count - correction, 0)
 
@@ -241,10 +243,12 @@ def _extreme(input: Tensor, dim, keepdim: bool, is_max: bool):
     axis = normalize_dim(dim, input._data.ndim)
     if input._data.ndim == 0:  # the element itself, at index 0
         values = record(wrap(input._data.copy()), CloneBackward0, (input,))
-        return (max_result if is_max else min_result)(values, wrap(np.zeros((), np.int64)))
+        index = xp_of(input).zeros((), np.int64)  # on the input's device, like the values
+        return (max_result if is_max else min_result)(values, wrap(index))
     _check_not_empty(input, name, (axis,))
-    arg = (np.argmax if is_max else np.argmin)(input._data, axis=axis, keepdims=True)
-    values = np.take_along_axis(input._data, arg, axis=axis)
+    xp = xp_of(input)
+    arg = (xp.argmax if is_max else xp.argmin)(input._data, axis=axis, keepdims=True)
+    values = xp.take_along_axis(input._data, arg, axis=axis)
     if not keepdim:
         values, arg = values.squeeze(axis), arg.squeeze(axis)
     indices = wrap(arg.astype(np.int64))
@@ -279,31 +283,32 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return wrap(np.int64(np.argmax(input._data)))
+        return wrap(xp_of(input).argmax(input._data).astype(np.int64))  # a 0-d array, no sync
     axis = normalize_dim(dim, input._data.ndim)
-    return wrap(np.argmax(input._data, axis=axis, keepdims=keepdim).astype(np.int64))
+    return wrap(xp_of(input).argmax(input._data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return wrap(np.int64(np.argmin(input._data)))
+        return wrap(xp_of(input).argmin(input._data).astype(np.int64))  # a 0-d array, no sync
     axis = normalize_dim(dim, input._data.ndim)
-    return wrap(np.argmin(input._data, axis=axis, keepdims=keepdim).astype(np.int64))
+    return wrap(xp_of(input).argmin(input._data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim, input._data.ndim)
-    return wrap(np.all(input._data, axis=axes, keepdims=keepdim))
+    return wrap(xp_of(input).all(input._data, axis=axes, keepdims=keepdim))
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim, input._data.ndim)
-    return wrap(np.any(input._data, axis=axes, keepdims=keepdim))
+    return wrap(xp_of(input).any(input._data, axis=axes, keepdims=keepdim))
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
     axes = normalize_dims(dim, input._data.ndim)
-    return wrap(np.count_nonzero(input._data, axis=axes).astype(np.int64))
+    return wrap(xp_of(input).asarray(
+        xp_of(input).count_nonzero(input._data, axis=axes)).astype(np.int64))
 
 
 # --- logsumexp / softmax -------------------------------------------------------------------------------
@@ -320,10 +325,12 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) computed stably: the max is taken out before exponentiating."""
     axes = normalize_dims(dim, input._data.ndim)
     x = input._data
-    peak = x.max(axis=axes, keepdims=True) if x.size else np.zeros(_kept_shape(x.shape, axes), x.dtype)
-    peak = np.where(np.isfinite(peak), peak, 0)
-    with np.errstate(divide="ignore"):
-        data = np.log(np.exp(x - peak).sum(axis=axes, keepdims=True)) + peak
+    xp = xp_of(x)
+    peak = x.max(axis=axes, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, axes),
+                                                                   x.dtype)
+    peak = xp.where(xp.isfinite(peak), peak, 0)
+    with np.errstate(divide="ignore"):  # log(0) = -inf, quietly (numpy warns, cupy does not)
+        data = xp.log(xp.exp(x - peak).sum(axis=axes, keepdims=True)) + peak
     if not keepdim:
         data = data.squeeze(axes)
     return record(wrap(data), LogsumexpBackward0, (input,), saved=(input, OUTPUT),
@@ -360,7 +367,7 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, shifted by the max so that it never overflows."""
     x = _softmax_input(input, dtype)
     axis = normalize_dim(dim, x.ndim)
-    shifted = np.exp(x - x.max(axis=axis, keepdims=True)) if x.size else x
+    shifted = xp_of(x).exp(x - x.max(axis=axis, keepdims=True)) if x.size else x
     data = shifted / shifted.sum(axis=axis, keepdims=True) if x.size else x
     return record(wrap(data), SoftmaxBackward0, (input,), saved=(OUTPUT,), dim=axis)
 
@@ -371,7 +378,8 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     axis = normalize_dim(dim, x.ndim)
     if x.size:
         shifted = x - x.max(axis=axis, keepdims=True)
-        data = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        xp = xp_of(x)
+        data = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
     else:
         data = x
     return record(wrap(data), LogSoftmaxBackward0, (input,), saved=(OUTPUT,), dim=axis)
@@ -392,9 +400,10 @@ class TopkBackward0(SortBackward0):
     pass
 
 
-def _sorted_indices(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
-    order = np.argsort(-x if descending and x.dtype.kind != "b" else x, axis=axis, kind="stable")
-    return np.flip(order, axis) if descending and x.dtype.kind == "b" else order
+def _sorted_indices(x, axis: int, descending: bool):
+    xp = xp_of(x)
+    order = xp.argsort(-x if descending and x.dtype.kind != "b" else x, axis=axis, kind="stable")
+    return xp.flip(order, axis) if descending and x.dtype.kind == "b" else order
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
@@ -402,7 +411,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     axis = normalize_dim(dim, input._data.ndim)
     order = _sorted_indices(input._data, axis, descending)
     indices = wrap(order.astype(np.int64))
-    values = record(wrap(np.take_along_axis(input._data, order, axis=axis)), SortBackward0,
+    values = record(wrap(xp_of(input).take_along_axis(input._data, order, axis=axis)),
+                    SortBackward0,
                     (input,), saved=(indices,), dim=axis, shape=input._data.shape)
     return sort_result(values, indices)
 
@@ -417,9 +427,10 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if not 0 <= k <= input._data.shape[axis]:
         raise RuntimeError("selected index k out of range")
     order = _sorted_indices(input._data, axis, largest)
-    picked = np.take(order, np.arange(k), axis=axis)
+    xp = xp_of(input)
+    picked = xp.take(order, xp.arange(k), axis=axis)
     indices = wrap(picked.astype(np.int64))
-    values = record(wrap(np.take_along_axis(input._data, picked, axis=axis)), TopkBackward0,
+    values = record(wrap(xp.take_along_axis(input._data, picked, axis=axis)), TopkBackward0,
                     (input,), saved=(indices,), dim=axis, shape=input._data.shape)
     return topk_result(values, indices)
 
@@ -432,7 +443,7 @@ class CumsumBackward0(Node):
 
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     axis = normalize_dim(dim, input._data.ndim)
-    data = np.cumsum(input._data, axis=axis, dtype=_sum_dtype(input._data, dtype))
+    data = xp_of(input).cumsum(input._data, axis=axis, dtype=_sum_dtype(input._data, dtype))
     return record(wrap(data), CumsumBackward0, (input,), dim=axis)
 
 
@@ -454,9 +465,10 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     data = input._data
     if data.ndim != 1 or data.dtype.kind not in "iu":
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
-    if data.size and data.min() < 0:
+    # reads one value back from a GPU: bincount's output size depends on the data anyway
+    if data.size and bool(data.min() < 0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
-    counts = np.bincount(data, None if weights is None else weights._data, minlength)
+    counts = xp_of(input).bincount(data, None if weights is None else weights._data, minlength)
     if weights is None:
         return wrap(counts.astype(np.int64))
     return wrap(counts.astype(weights._data.dtype if weights._data.dtype.kind == "f" else np.float64))
@@ -464,7 +476,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
 
 def median(input: Tensor) -> Tensor:
     """The lower median of all elements, as PyTorch (no gradient)."""
-    flat = np.sort(input._data.reshape(-1))
+    flat = xp_of(input).sort(input._data.reshape(-1))
     return wrap(flat[(flat.size - 1) // 2])
 
 
