@@ -101,8 +101,22 @@ def _to_default_float(x):
     return x.to(get_default_dtype()) if is_tensor(x) else float(x)
 
 
+def _is_integral(x) -> bool:
+    """True for an integer/bool array or Python int (after operand promotion)."""
+    return x.dtype.kind in "biu" if hasattr(x, "dtype") else isinstance(x, int)
+
+
+def _check_integer_divisor(ad, bd) -> None:
+    """Integer division by zero has no answer: PyTorch raises (numpy would give 0)."""
+    if _is_integral(ad) and _is_integral(bd) and bool((bd == 0).any()
+                                                       if hasattr(bd, "any") else bd == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
 def _rounded_div(input, other, mode: str) -> Tensor:
     ad, bd = operand_arrays(input, other)
+    if mode in ("floor", "trunc"):
+        _check_integer_divisor(ad, bd)
     if mode == "floor":
         if np.result_type(ad, bd).kind == "f":
             return wrap(np.floor(apply_binary(np.true_divide, input, other)))
@@ -124,6 +138,7 @@ def true_divide(input, other) -> Tensor:
 
 def remainder(input, other) -> Tensor:
     """Python-style modulus (the sign follows the divisor); gradient 1 w.r.t. ``input``."""
+    _check_integer_divisor(*operand_arrays(input, other))
     result = wrap(apply_binary(np.remainder, input, other))
     return record(result, RemainderBackward0, _inputs(input, other), saved=(input, other))
 

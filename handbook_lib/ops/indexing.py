@@ -170,6 +170,28 @@ def _check_index_tensor(index: Tensor, name: str) -> np.ndarray:
     return index._data
 
 
+def _first_out_of_range(idx, size: int) -> int | None:
+    """The first index outside ``[0, size)`` (negative ones too: these ops do not wrap), or None."""
+    if idx.size == 0:
+        return None
+    bad = (idx < 0) | (idx >= size)
+    if not bool(bad.any()):
+        return None
+    return int(idx.reshape(-1)[int(bad.reshape(-1).argmax())])
+
+
+def _dim_size(data, axis: int) -> int:
+    """The size of ``axis`` (1 for a 0-dim tensor, whose dim 0 is the element itself)."""
+    return data.shape[axis] if data.ndim else 1
+
+
+def _check_bounds(idx, size: int, axis: int) -> None:
+    """PyTorch's error for gather/scatter/index_add indices outside ``[0, size)``."""
+    bad = _first_out_of_range(idx, size)
+    if bad is not None:
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {axis} with size {size}")
+
+
 class GatherBackward0(Node):
     def backward(self, grad):
         (index,) = self.saved_tensors
@@ -182,6 +204,7 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     idx = _check_index_tensor(index, "gather")
     if idx.ndim != input._data.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    _check_bounds(idx, _dim_size(input._data, axis), axis)
     try:
         data = np.take_along_axis(input._data, idx, axis=axis)
     except IndexError as exc:
@@ -254,6 +277,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
         src = value
     axis = normalize_dim(dim, input._data.ndim)
     idx = _check_index_tensor(index, "scatter")
+    _check_bounds(idx, _dim_size(input._data, axis), axis)
     data = input._data.copy()
     src_data = src._data if isinstance(src, Tensor) else np.asarray(src, dtype=data.dtype)
     if reduce == "add":
@@ -269,8 +293,10 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     axis = normalize_dim(dim, input._data.ndim)
+    idx = _check_index_tensor(index, "scatter_add")
+    _check_bounds(idx, _dim_size(input._data, axis), axis)
     data = input._data.copy()
-    _scatter_add_into(data, axis, _check_index_tensor(index, "scatter_add"), src._data)
+    _scatter_add_into(data, axis, idx, src._data)
     return record(wrap(data), ScatterAddBackward0, (input, src), saved=(index,), dim=axis,
                   src_shape=src._data.shape)
 
@@ -301,6 +327,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     idx = _check_index_tensor(index, "index_select")
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
+    if _first_out_of_range(idx, _dim_size(input._data, axis)) is not None:
+        raise IndexError("index out of range in self")
     try:
         data = np.take(input._data, idx, axis=axis)
     except IndexError as exc:
@@ -313,6 +341,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     axis = normalize_dim(dim, input._data.ndim)
     full = [slice(None)] * input._data.ndim
     full[axis] = _check_index_tensor(index, "index_add")
+    _check_bounds(full[axis], _dim_size(input._data, axis), axis)
     return input + index_into_zeros(source * alpha if alpha != 1 else source,
                                     input._data.shape, tuple(full))
 

@@ -59,9 +59,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None:
         data += bias._data
     result = wrap(data)
+    # As PyTorch: each operand is saved only for the other's gradient, so changing the weight
+    # in place after a forward whose input needs no gradient is allowed.
+    saved = (input if weight._requires_grad else None, weight if input._requires_grad else None)
     if bias is None:
-        return record(result, MmBackward0, (input, weight), saved=(input, weight))
-    return record(result, AddmmBackward0, (input, weight, bias), saved=(input, weight))
+        return record(result, MmBackward0, (input, weight), saved=saved)
+    return record(result, AddmmBackward0, (input, weight, bias), saved=saved)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -115,7 +118,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported by "
                                   "handbook_lib; use sparse=False")
     num = weight.shape[0]
-    if idx.size and (idx.min() < -num or idx.max() >= num):
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
         raise IndexError("index out of range in self")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num
@@ -219,6 +222,8 @@ def pad(input: Tensor, pad: tuple | list, mode: str = "constant",
         widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
     if mode != "constant":
         return _pad_by_indexing(input, widths, mode)
+    if any(max(-lo, 0) + max(-hi, 0) > s for (lo, hi), s in zip(widths, input.shape)):
+        raise RuntimeError("narrow(): length must be non-negative.")  # crops more than there is
     crop = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in zip(widths, input.shape))
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         input = input[crop]
