@@ -258,6 +258,8 @@ def size_args(size: Sequence) -> tuple:
             raise TypeError(f"argument 'size' must be tuple of ints, but found element of type "
                             f"{type(s).__name__} at pos {position}")
     shape = tuple(int(s) for s in size)
-    if any(s < 0 for s in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    negative = [s for s in shape if s < 0]
+    if negative:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative[0]}: "
+                           f"{list(shape)}")
     return shape

@@ -42,12 +42,29 @@ class SubBackward0(Node):
 
 def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     """``input - alpha * other``."""
+    _refuse_bool_subtraction(input, other)
     if alpha != 1:
         other = other * alpha
     result = wrap(apply_binary(np.subtract, input, other))
     if requires_graph(input, other):
         record(result, SubBackward0, _inputs(input, other))
     return write_out(result, out)
+
+
+def _is_bool_tensor(x) -> bool:
+    return isinstance(x, Tensor) and x._data.dtype.kind == "b"
+
+
+def _refuse_bool_subtraction(input, other) -> None:
+    """PyTorch's error for ``-`` on bool tensors (it has no meaning; ^ or ~ is what was meant)."""
+    if not (_is_bool_tensor(input) or _is_bool_tensor(other)):
+        return
+    if all(_is_bool_tensor(x) or isinstance(x, bool) for x in (input, other)):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                       "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                       "operator instead.")
 
 
 def rsub(input, other, *, alpha=1) -> Tensor:

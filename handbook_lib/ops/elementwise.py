@@ -7,6 +7,7 @@ from typing import Callable
 
 import numpy as np
 
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ._util import OUTPUT, inplace, record, wrap, write_out
@@ -199,7 +200,15 @@ def _round(x: np.ndarray) -> np.ndarray:
     return np.round(x)
 
 
-neg = _unary("neg", np.negative, NegBackward0, float_only=False)
+def _negative(x):
+    if x.dtype.kind == "b":
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you "
+                           "are trying to invert a mask, use the `~` or `logical_not()` operator "
+                           "instead.")
+    return xp_of(x).negative(x)
+
+
+neg = _unary("neg", _negative, NegBackward0, float_only=False)
 abs = _unary("abs", np.abs, AbsBackward0, float_only=False)
 exp = _unary("exp", np.exp, ExpBackward0, save_output=True)
 expm1 = _unary("expm1", np.expm1, Expm1Backward0, save_output=True)

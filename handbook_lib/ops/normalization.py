@@ -98,6 +98,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     x = _statistics_array(input)
     if x.ndim < 2:
         raise ValueError(f"expected 2D or higher input (got {x.ndim}D input)")
+    _check_channel_count(x.shape[1], running_mean=running_mean, running_var=running_var,
+                         weight=weight, bias=bias)
     axes = (0,) + tuple(range(2, x.ndim))
     param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     batch_stats = training or running_mean is None
@@ -119,6 +121,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     result = _affine(input, xhat, weight, bias, param_shape)
     return record(result, NativeBatchNormBackward0, (input, weight, bias), saved=(weight,),
                   xhat=xhat, inv_std=inv_std, axes=axes, batch_stats=batch_stats)
+
+
+def _check_channel_count(channels: int, **per_channel: Tensor | None) -> None:
+    """Each per-channel tensor must have one value per channel of the input (dim 1)."""
+    for name, tensor in per_channel.items():
+        if tensor is not None and tensor.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {tensor.numel()}")
 
 
 def _update_running(running: Tensor, stat, momentum: float) -> None:

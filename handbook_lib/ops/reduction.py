@@ -305,7 +305,20 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
                   shape=input._data.shape, axes=axes)
 
 
+def _check_arg_reduction(input: Tensor, name: str, dim) -> None:
+    """argmax/argmin of nothing has no answer: PyTorch's errors, not numpy's."""
+    shape = input._data.shape
+    if dim is None:
+        if input._data.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0.")
+    elif input._data.ndim and shape[normalize_dim(dim, len(shape))] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {normalize_dim(dim, len(shape))} to "
+                         "have non-zero size.")
+
+
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _check_arg_reduction(input, "argmax", dim)
     if dim is None:
         return wrap(np.int64(np.argmax(input._data)))
     axis = normalize_dim(dim, input._data.ndim)
@@ -313,6 +326,7 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _check_arg_reduction(input, "argmin", dim)
     if dim is None:
         return wrap(np.int64(np.argmin(input._data)))
     axis = normalize_dim(dim, input._data.ndim)

@@ -418,7 +418,7 @@ class _PiecesBackward(Node):
         if STATE.enabled:  # create_graph: a differentiable join
             return (self.join([g if g is not None else self.zeros_for(i)
                                for i, g in enumerate(grad_outputs)]),)
-        first = next(g for g in grad_outputs if g is not None)
+        first = [g for g in grad_outputs if g is not None][0]  # the engine passes at least one
         data = first.xp.zeros(self.shape, dtype=self.dtype)
         for index, g in zip(self.indices, grad_outputs):
             if g is not None:
