@@ -5,6 +5,8 @@ single ``AddmmBackward0`` node whose backward is two BLAS calls and a column sum
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -181,11 +183,15 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """Zero whole channels of ``(N, C, H, W)`` (or ``(C, H, W)``) input: one draw per channel."""
     _check_p(p)
     if input.ndim not in (3, 4):
-        raise RuntimeError(f"dropout2d: expected a 3-D or 4-D input (C, H, W) or (N, C, H, W), "
-                           f"but got a {input.ndim}-D input of shape {list(input.shape)}")
+        warnings.warn(
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and "
+            "will result in an error in a future release. To retain the behavior and silence "
+            "this warning, please use dropout instead. Note that dropout2d exists to provide "
+            "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
+            "an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
     if not training or p == 0.0:
         return input
-    lead = 2 if input.ndim == 4 else 1
+    lead = 1 if input.ndim == 3 else min(input.ndim, 2)  # other ranks: PyTorch's (N, C, ...)
     mask_shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
     return _maybe_inplace(input, _masked(input, mask_shape, p, generator), inplace)
 
