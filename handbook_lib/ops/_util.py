@@ -267,7 +267,14 @@ def size_args(size: Sequence) -> tuple:
         size = size[0]
     elif len(size) == 1 and isinstance(size[0], Tensor):
         size = size[0].tolist()
+    for position, s in enumerate(size):
+        if not isinstance(s, (int, np.integer)) and not (isinstance(s, Tensor) and s.numel() == 1
+                                                          and s._data.dtype.kind in "iu"):
+            raise TypeError(f"argument 'size' must be tuple of ints, but found element of type "
+                            f"{type(s).__name__} at pos {position}")
     shape = tuple(int(s) for s in size)
-    if any(s < 0 for s in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    negative = [s for s in shape if s < 0]
+    if negative:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative[0]}: "
+                           f"{list(shape)}")
     return shape

@@ -45,12 +45,29 @@ class SubBackward0(Node):
 
 def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     """``input - alpha * other``."""
+    _refuse_bool_subtraction(input, other)
     if alpha != 1:
         other = other * alpha
     result = wrap(apply_binary("subtract", input, other))
     if requires_graph(input, other):
         record(result, SubBackward0, _inputs(input, other))
     return write_out(result, out)
+
+
+def _is_bool_tensor(x) -> bool:
+    return isinstance(x, Tensor) and x._data.dtype.kind == "b"
+
+
+def _refuse_bool_subtraction(input, other) -> None:
+    """PyTorch's error for ``-`` on bool tensors (it has no meaning; ^ or ~ is what was meant)."""
+    if not (_is_bool_tensor(input) or _is_bool_tensor(other)):
+        return
+    if all(_is_bool_tensor(x) or isinstance(x, bool) for x in (input, other)):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                       "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                       "operator instead.")
 
 
 def rsub(input, other, *, alpha=1) -> Tensor:
@@ -104,9 +121,23 @@ def _to_default_float(x):
     return x.to(get_default_dtype()) if is_tensor(x) else float(x)
 
 
+def _is_integral(x) -> bool:
+    """True for an integer/bool array or Python int (after operand promotion)."""
+    return x.dtype.kind in "biu" if hasattr(x, "dtype") else isinstance(x, int)
+
+
+def _check_integer_divisor(ad, bd) -> None:
+    """Integer division by zero has no answer: PyTorch raises (numpy would give 0)."""
+    if _is_integral(ad) and _is_integral(bd) and bool((bd == 0).any()
+                                                       if hasattr(bd, "any") else bd == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
 def _rounded_div(input, other, mode: str) -> Tensor:
     ad, bd = operand_arrays(input, other)
     xp = xp_of(ad, bd)
+    if mode in ("floor", "trunc"):
+        _check_integer_divisor(ad, bd)
     if mode == "floor":
         if _dtype.result_type(ad, bd).kind == "f":
             return wrap(xp.floor(apply_binary("true_divide", input, other)))
@@ -128,6 +159,7 @@ def true_divide(input, other) -> Tensor:
 
 def remainder(input, other) -> Tensor:
     """Python-style modulus (the sign follows the divisor); gradient 1 w.r.t. ``input``."""
+    _check_integer_divisor(*operand_arrays(input, other))
     result = wrap(apply_binary("remainder", input, other))
     return record(result, RemainderBackward0, _inputs(input, other), saved=(input, other))
 

@@ -202,7 +202,15 @@ def _rsqrt(xp, x):
     return 1 / xp.sqrt(x)
 
 
-neg = _unary("neg", "negative", NegBackward0, float_only=False)
+def _negative(xp, x):
+    if x.dtype.kind == "b":
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you "
+                           "are trying to invert a mask, use the `~` or `logical_not()` operator "
+                           "instead.")
+    return xp.negative(x)
+
+
+neg = _unary("neg", _negative, NegBackward0, float_only=False)
 abs = _unary("abs", "abs", AbsBackward0, float_only=False)
 exp = _unary("exp", "exp", ExpBackward0, save_output=True)
 expm1 = _unary("expm1", "expm1", Expm1Backward0, save_output=True)

@@ -183,6 +183,28 @@ def _check_index_tensor(index: Tensor, name: str) -> np.ndarray:
     return index._data
 
 
+def _first_out_of_range(idx, size: int) -> int | None:
+    """The first index outside ``[0, size)`` (negative ones too: these ops do not wrap), or None."""
+    if idx.size == 0:
+        return None
+    bad = (idx < 0) | (idx >= size)
+    if not bool(bad.any()):
+        return None
+    return int(idx.reshape(-1)[int(bad.reshape(-1).argmax())])
+
+
+def _dim_size(data, axis: int) -> int:
+    """The size of ``axis`` (1 for a 0-dim tensor, whose dim 0 is the element itself)."""
+    return data.shape[axis] if data.ndim else 1
+
+
+def _check_bounds(idx, size: int, axis: int) -> None:
+    """PyTorch's error for gather/scatter/index_add indices outside ``[0, size)``."""
+    bad = _first_out_of_range(idx, size)
+    if bad is not None:
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {axis} with size {size}")
+
+
 class GatherBackward0(Node):
     def backward(self, grad):
         (index,) = self.saved_tensors
@@ -196,6 +218,7 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     if idx.ndim != input._data.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     check_same_device(input, index)
+    _check_bounds(idx, _dim_size(input._data, axis), axis)
     try:
         data = xp_of(input).take_along_axis(input._data, idx, axis=axis)
     except IndexError as exc:
@@ -275,6 +298,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
     idx = _check_index_tensor(index, "scatter")
     check_same_device(input, index, src)
     xp = xp_of(input)
+    _check_bounds(idx, _dim_size(input._data, axis), axis)
     data = input._data.copy()
     src_data = src._data if isinstance(src, Tensor) else xp.asarray(src, dtype=data.dtype)
     if reduce == "add":
@@ -291,8 +315,10 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     axis = normalize_dim(dim, input._data.ndim)
     check_same_device(input, index, src)
+    idx = _check_index_tensor(index, "scatter_add")
+    _check_bounds(idx, _dim_size(input._data, axis), axis)
     data = input._data.copy()
-    _scatter_add_into(data, axis, _check_index_tensor(index, "scatter_add"), src._data)
+    _scatter_add_into(data, axis, idx, src._data)
     return record(wrap(data), ScatterAddBackward0, (input, src), saved=(index,), dim=axis,
                   src_shape=src._data.shape)
 
@@ -324,6 +350,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     check_same_device(input, index)
+    if _first_out_of_range(idx, _dim_size(input._data, axis)) is not None:
+        raise IndexError("index out of range in self")
     try:
         data = xp_of(input).take(input._data, idx, axis=axis)
     except IndexError as exc:
@@ -336,6 +364,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     axis = normalize_dim(dim, input._data.ndim)
     full = [slice(None)] * input._data.ndim
     full[axis] = _check_index_tensor(index, "index_add")
+    _check_bounds(full[axis], _dim_size(input._data, axis), axis)
     return input + index_into_zeros(source * alpha if alpha != 1 else source,
                                     input._data.shape, tuple(full))
 

@@ -5,6 +5,8 @@ single ``AddmmBackward0`` node whose backward is two BLAS calls and a column sum
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._device import xp_of
@@ -60,9 +62,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None:
         data += bias._data
     result = wrap(data)
+    # As PyTorch: each operand is saved only for the other's gradient, so changing the weight
+    # in place after a forward whose input needs no gradient is allowed.
+    saved = (input if weight._requires_grad else None, weight if input._requires_grad else None)
     if bias is None:
-        return record(result, MmBackward0, (input, weight), saved=(input, weight))
-    return record(result, AddmmBackward0, (input, weight, bias), saved=(input, weight))
+        return record(result, MmBackward0, (input, weight), saved=saved)
+    return record(result, AddmmBackward0, (input, weight, bias), saved=saved)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -116,7 +121,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported by "
                                   "handbook_lib; use sparse=False")
     num = weight.shape[0]
-    if idx.size and (idx.min() < -num or idx.max() >= num):
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
         raise IndexError("index out of range in self")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num
@@ -178,11 +183,15 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """Zero whole channels of ``(N, C, H, W)`` (or ``(C, H, W)``) input: one draw per channel."""
     _check_p(p)
     if input.ndim not in (3, 4):
-        raise RuntimeError(f"dropout2d: expected a 3-D or 4-D input (C, H, W) or (N, C, H, W), "
-                           f"but got a {input.ndim}-D input of shape {list(input.shape)}")
+        warnings.warn(
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and "
+            "will result in an error in a future release. To retain the behavior and silence "
+            "this warning, please use dropout instead. Note that dropout2d exists to provide "
+            "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
+            "an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
     if not training or p == 0.0:
         return input
-    lead = 2 if input.ndim == 4 else 1
+    lead = 1 if input.ndim == 3 else min(input.ndim, 2)  # other ranks: PyTorch's (N, C, ...)
     mask_shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
     return _maybe_inplace(input, _masked(input, mask_shape, p, generator), inplace)
 
@@ -219,6 +228,8 @@ def pad(input: Tensor, pad: tuple | list, mode: str = "constant",
         widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
     if mode != "constant":
         return _pad_by_indexing(input, widths, mode)
+    if any(max(-lo, 0) + max(-hi, 0) > s for (lo, hi), s in zip(widths, input.shape)):
+        raise RuntimeError("narrow(): length must be non-negative.")  # crops more than there is
     crop = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in zip(widths, input.shape))
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         input = input[crop]

@@ -14,9 +14,8 @@ import numpy as np
 from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
+from ._util import OUTPUT, normalize_dim, normalize_dims, record, wrap, write_out
 from .shape import CloneBackward0
-from ._util import (OUTPUT, normalize_dim, normalize_dims, record, wrap, write_out)
-
 
 
 def _return_type(name: str):
@@ -105,21 +104,48 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
 
 
 # --- var / std ----------------------------------------------------------------------------------
+def _accumulating(input: Tensor) -> Tensor:
+    """float16 is summed in float32, as PyTorch does (a float16 sum of squares overflows at 65504)."""
+    return input.float() if input._data.dtype == np.float16 else input
+
+
+def _back_to(result: Tensor, input: Tensor) -> Tensor:
+    return result.to(input.dtype) if result._data.dtype != input._data.dtype else result
+
+
 def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction=None) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
     correction = _correction(unbiased, correction)
     axes = normalize_dims(dim, input._data.ndim)
     count = math.prod(input._data.shape[a] for a in axes)
-    centered = input - mean(input, axes, keepdim=True)
-    return sum(centered * centered, axes, keepdim=keepdim) / builtins.max(count - correction, 0)
+    x = _accumulating(input)
+    centered = x - mean(x, axes, keepdim=True)
+    squares = sum(centered * centered, axes, keepdim=keepdim)
+    return _back_to(squares / builtins.max(count - correction, 0), input)
+
+
+class ZeroSafeSqrtBackward0(Node):
+    """sqrt's gradient, 0 where the output is 0 (PyTorch's std/norm at a constant or zero input)."""
+
+    def backward(self, grad):
+        from .arithmetic import where
+
+        (out,) = self.saved_tensors
+        zero = out == 0
+        return where(zero, 0.0, grad / (2 * where(zero, 1.0, out)))
+
+
+def zero_safe_sqrt(input: Tensor) -> Tensor:
+    """``sqrt`` for a norm or a standard deviation: no NaN gradient where the value is 0."""
+    data = xp_of(input._data).sqrt(input._data)
+    return record(wrap(data), ZeroSafeSqrtBackward0, (input,), saved=(OUTPUT,))
 
 
 def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction=None) -> Tensor:
-    from .elementwise import sqrt
-
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    x = _accumulating(input)
+    return _back_to(zero_safe_sqrt(var(x, dim, unbiased, keepdim, correction=correction)), input)
 
 
 def _correction(unbiased, correction) -> float:
@@ -281,7 +307,20 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
                   shape=input._data.shape, axes=axes)
 
 
+def _check_arg_reduction(input: Tensor, name: str, dim) -> None:
+    """argmax/argmin of nothing has no answer: PyTorch's errors, not numpy's."""
+    shape = input._data.shape
+    if dim is None:
+        if input._data.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0.")
+    elif input._data.ndim and shape[normalize_dim(dim, len(shape))] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {normalize_dim(dim, len(shape))} to "
+                         "have non-zero size.")
+
+
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _check_arg_reduction(input, "argmax", dim)
     if dim is None:
         return wrap(xp_of(input).argmax(input._data).astype(np.int64))  # a 0-d array, no sync
     axis = normalize_dim(dim, input._data.ndim)
@@ -289,6 +328,7 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _check_arg_reduction(input, "argmin", dim)
     if dim is None:
         return wrap(xp_of(input).argmin(input._data).astype(np.int64))  # a 0-d array, no sync
     axis = normalize_dim(dim, input._data.ndim)
@@ -400,10 +440,19 @@ class TopkBackward0(SortBackward0):
     pass
 
 
-def _sorted_indices(x, axis: int, descending: bool):
+def _sorted_indices(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """Stable sort order; NaN counts as the largest value (last ascending, first descending)."""
     xp = xp_of(x)
     order = xp.argsort(-x if descending and x.dtype.kind != "b" else x, axis=axis, kind="stable")
-    return xp.flip(order, axis) if descending and x.dtype.kind == "b" else order
+    if descending and x.dtype.kind == "b":
+        return xp.flip(order, axis)
+    if descending and x.dtype.kind == "f":
+        nan = xp.isnan(x)
+        if bool(nan.any()):  # -nan is nan, so NaN went last: a second stable pass puts it first
+            nan_last = xp.take_along_axis(~nan, order, axis=axis)
+            order = xp.take_along_axis(order, xp.argsort(nan_last, axis=axis, kind="stable"),
+                                       axis=axis)
+    return order
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
@@ -442,22 +491,33 @@ class CumsumBackward0(Node):
 
 
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sum along ``dim``; float16 accumulates in float32, as PyTorch."""
     axis = normalize_dim(dim, input._data.ndim)
-    data = xp_of(input).cumsum(input._data, axis=axis, dtype=_sum_dtype(input._data, dtype))
+    x = input._data
+    accumulate = _sum_dtype(x, dtype) or (np.dtype(np.float32) if x.dtype == np.float16 else None)
+    data = xp_of(x).cumsum(x, axis=axis, dtype=accumulate)
+    if dtype is None and x.dtype == np.float16:
+        data = data.astype(np.float16)
     return record(wrap(data), CumsumBackward0, (input,), dim=axis)
 
 
 def norm(input: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
-    """Vector p-norm over ``dim`` (all elements by default); ``p`` may be 'fro', inf, 1, 2, ..."""
-    from .elementwise import abs as abs_, sqrt
+    """Vector p-norm over ``dim`` (all elements by default); ``p`` may be 'fro', inf, 1, 2, ...
 
+    float16 accumulates in float32; the gradient of the 2-norm at zero is 0, as PyTorch.
+    """
+    from .elementwise import abs as abs_
+
+    x = _accumulating(input)
     if p == "fro" or p == 2:
-        return sqrt(sum(input * input, dim, keepdim))
-    if p in (float("inf"), "inf"):
+        result = zero_safe_sqrt(sum(x * x, dim, keepdim))
+    elif p in (float("inf"), "inf"):
         return amax(abs_(input), dim if dim is not None else (), keepdim)
-    if p == 1:
-        return sum(abs_(input), dim, keepdim)
-    return sum(abs_(input) ** p, dim, keepdim) ** (1.0 / p)
+    elif p == 1:
+        result = sum(abs_(x), dim, keepdim)
+    else:
+        result = sum(abs_(x) ** p, dim, keepdim) ** (1.0 / p)
+    return _back_to(result, input)
 
 
 def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
@@ -474,10 +534,61 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     return wrap(counts.astype(weights._data.dtype if weights._data.dtype.kind == "f" else np.float64))
 
 
-def median(input: Tensor) -> Tensor:
-    """The lower median of all elements, as PyTorch (no gradient)."""
-    flat = xp_of(input).sort(input._data.reshape(-1))
-    return wrap(flat[(flat.size - 1) // 2])
+median_result = _return_type("median")
+
+
+class MedianBackward1(MaxBackward0):
+    """The gradient goes to the element picked as the median."""
+
+
+class MedianBackward0(Node):
+    """Median of all elements: the gradient goes to the element picked."""
+
+    def backward(self, grad):
+        from .indexing import scatter_into_zeros
+
+        (indices,) = self.saved_tensors
+        flat = scatter_into_zeros(grad.reshape(1), 0, indices.reshape(1), (self.numel,))
+        return flat.reshape(self.shape)
+
+
+def _median_indices(x, axis: int):
+    """Index of the lower median along ``axis``; where a NaN is present, of the first NaN."""
+    xp = xp_of(x)
+    order = xp.argsort(x, axis=axis, kind="stable")  # NaN sorts last
+    middle = xp.take(order, xp.asarray([(x.shape[axis] - 1) // 2]), axis=axis)
+    if x.dtype.kind == "f":
+        nan = xp.isnan(x)
+        has_nan = nan.any(axis=axis, keepdims=True)
+        first_nan = xp.argmax(nan, axis=axis, keepdims=True)
+        middle = xp.where(has_nan, first_nan, middle)
+    return middle
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """The lower median (NaN if there is one), as PyTorch; with ``dim``, (values, indices)."""
+    x = input._data
+    if dim is None:
+        if x.size == 0:
+            return wrap(xp_of(x).asarray(float("nan"), dtype=x.dtype))
+        index = _median_indices(x.reshape(-1), 0)
+        indices = wrap(index.reshape(()).astype(np.int64))
+        return record(wrap(x.reshape(-1)[index].reshape(())), MedianBackward0, (input,),
+                      saved=(indices,), shape=x.shape, numel=x.size)
+    axis = normalize_dim(dim, x.ndim)
+    if x.ndim == 0:
+        values = record(wrap(x.copy()), CloneBackward0, (input,))
+        return median_result(values, wrap(xp_of(x).zeros((), np.int64)))
+    if x.shape[axis] == 0:
+        raise IndexError(f"median(): Expected reduction dim {axis} to have non-zero size.")
+    index = _median_indices(x, axis)
+    values = xp_of(x).take_along_axis(x, index, axis=axis)
+    if not keepdim:
+        values, index = values.squeeze(axis), index.squeeze(axis)
+    indices = wrap(index.astype(np.int64))
+    values = record(wrap(values), MedianBackward1, (input,), saved=(indices,), shape=x.shape,
+                    dim=axis, keepdim=keepdim)
+    return median_result(values, indices)
 
 
 __all__ = ["sum", "mean", "var", "std", "var_mean", "std_mean", "prod", "max", "min", "amax",

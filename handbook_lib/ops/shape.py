@@ -198,14 +198,23 @@ def mT(input: Tensor) -> Tensor:
 def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dims ``source`` to positions ``destination``; the others keep their order."""
     ndim = input._data.ndim
-    src = [normalize_dim(d, ndim) for d in ((source,) if isinstance(source, int) else source)]
-    dst = [normalize_dim(d, ndim) for d in
-           ((destination,) if isinstance(destination, int) else destination)]
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({source} dims) "
+                           f"should contain the same number of dims as destination "
+                           f"({destination} dims)")
+    src = [normalize_dim(d, ndim) for d in source]
+    dst = [normalize_dim(d, ndim) for d in destination]
+    for name, given, dims in (("source", source, src), ("destination", destination, dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({given})")
     order = [None] * ndim
     for s, d in zip(src, dst):
         order[d] = s
-    rest = iter(d for d in range(ndim) if d not in src)
-    return permute(input, [o if o is not None else next(rest) for o in order])
+    rest = [d for d in range(ndim) if d not in src]
+    rest.reverse()
+    return permute(input, [o if o is not None else rest.pop() for o in order])
 
 
 moveaxis = movedim
@@ -244,16 +253,24 @@ def expand(input: Tensor, *sizes) -> Tensor:
             f"tensor ({len(shape)})"
         )
     lead = len(sizes) - len(shape)
-    target = tuple(shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    try:
-        data = xp_of(input).broadcast_to(input._data, target)
-    except ValueError:
-        bad = next(i for i in range(len(shape)) if shape[i] not in (1, target[lead + i]))
+    for i, s in enumerate(sizes[:lead]):
+        if s == -1:
+            raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, "
+                               f"non-existing dimension {i}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(sizes)}")
+    target = tuple(shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    mismatched = [i for i in range(len(shape)) if shape[i] not in (1, target[lead + i])
+                  or target[lead + i] < 0]
+    if mismatched:
+        bad = mismatched[0]
         raise RuntimeError(
             f"The expanded size of the tensor ({target[lead + bad]}) must match the existing size "
             f"({shape[bad]}) at non-singleton dimension {lead + bad}.  Target sizes: {list(sizes)}."
             f"  Tensor sizes: {list(shape)}"
-        ) from None
+        )
+    data = xp_of(input).broadcast_to(input._data, target)
     return record(wrap(data, base=input), ExpandBackward0, (input,), shape=shape)
 
 
@@ -406,8 +423,8 @@ class _PiecesBackward(Node):
         if STATE.enabled:  # create_graph: a differentiable join
             return (self.join([g if g is not None else self.zeros_for(i)
                                for i, g in enumerate(grad_outputs)]),)
-        first = next(g for g in grad_outputs if g is not None)
-        data = first.xp.zeros(self.shape, dtype=self.dtype)
+        first = [g for g in grad_outputs if g is not None][0]  # the engine passes at least one
+        data = xp_of(first).zeros(self.shape, dtype=self.dtype)
         for index, g in zip(self.indices, grad_outputs):
             if g is not None:
                 data[index] = g._data
