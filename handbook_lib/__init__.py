@@ -52,7 +52,6 @@ from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, fl
                         unsqueeze, vstack)
 from . import autograd, cuda, distributed, multiprocessing, nn, optim, utils
 from .serialization import load, save
-from . import datasets, transforms
 
 
 def is_tensor(obj) -> bool:
