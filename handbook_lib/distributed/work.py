@@ -48,7 +48,9 @@ class Work:
         self._group = group
         self._name = name
         self._finish = finish
-        self._test = test or self._test_requests
+        if test is None:
+            test = self._requests[0].Test if len(self._requests) == 1 else self._test_requests
+        self._test = test
         self._done = False
         self.result_value = None
 
