@@ -185,7 +185,8 @@ class _ArrayUnpickler(pickle.Unpickler):
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray",
                                                            "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-               ("numpy._core.multiarray", "scalar"), ("collections", "OrderedDict")}
+               ("numpy._core.multiarray", "scalar"), ("collections", "OrderedDict"),
+               ("_codecs", "encode")}  # how protocol-2 pickles spell bytes
 
     def find_class(self, module: str, name: str):
         if (module, name) in self.ALLOWED:
