@@ -54,8 +54,8 @@ def _rebuild_tensor_v2(storage: _Storage, offset: int, size: tuple, stride: tupl
                        metadata: Any = None) -> np.ndarray:
     flat = storage.array
     itemsize = flat.dtype.itemsize
-    if not size:
-        return flat[offset].copy()
+    if not size:  # a 0-dim tensor: a 0-dim array, not a numpy scalar
+        return np.array(flat[offset])
     view = np.lib.stride_tricks.as_strided(flat[offset:], shape=tuple(size),
                                            strides=tuple(s * itemsize for s in stride))
     return np.ascontiguousarray(view)
