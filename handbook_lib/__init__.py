@@ -57,7 +57,8 @@ from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, fl
                         fliplr, flipud, hstack, movedim, moveaxis, narrow, permute, reshape, roll,
                         split, squeeze, stack, swapaxes, swapdims, t, transpose, unbind, unflatten,
                         unsqueeze, vstack)
-from . import accelerator, autograd, backends, cuda, distributed, multiprocessing, nn, optim, utils
+from . import (accelerator, autograd, backends, cuda, distributed, hub, multiprocessing, nn, optim,
+               utils)
 from ._threads import get_num_threads, set_num_threads
 from .serialization import load, save
 
