@@ -1,11 +1,16 @@
-"""Downloading with hash checks, and reading IDX files (the format MNIST is distributed in)."""
+"""Downloading with hash checks, extracting archives atomically, and reading the formats the
+datasets are distributed in (IDX for MNIST, pickled batches for CIFAR)."""
 from __future__ import annotations
 
 import gzip
 import hashlib
 import http.client
 import os
+import pickle
+import shutil
+import tarfile
 import urllib.request
+import uuid
 import zlib
 from typing import IO
 
@@ -139,3 +144,62 @@ def parse_idx(raw: bytes, name: str = "the data") -> np.ndarray:
                            f"{dtype} takes {expected} bytes, the file has {len(raw)}")
     array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
+
+
+# --- archives ------------------------------------------------------------------------------------
+def extract_archive_atomically(archive: str | os.PathLike, root: str | os.PathLike,
+                               folder: str) -> str:
+    """Extract the tar archive ``archive`` (which must hold ``folder``) and move ``folder`` into
+    ``root`` in one rename: until then it lives in a temporary folder beside it, so an error or
+    Ctrl-C never leaves half an extraction where the dataset looks for its files.
+
+    Raises:
+        RuntimeError: the archive is unreadable, unsafe (paths leaving the folder) or lacks
+            ``folder``.
+    """
+    target = os.path.join(root, folder)
+    tmp = os.path.join(root, f".{folder}.{uuid.uuid4().hex[:8]}.tmp")
+    os.makedirs(tmp)
+    try:
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(tmp, filter="data")
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+            raise RuntimeError(f"{archive} is corrupt or truncated ({exc}). Delete it and "
+                               "download it again.") from None
+        extracted = os.path.join(tmp, folder)
+        if not os.path.isdir(extracted):
+            raise RuntimeError(f"{archive} does not contain the folder {folder}")
+        if os.path.isdir(target):
+            shutil.rmtree(target)
+        os.replace(extracted, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles dicts, lists and numpy arrays, and refuses everything else (a pickle can
+    otherwise call any function)."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray",
+                                                           "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar"), ("collections", "OrderedDict"),
+               ("_codecs", "encode")}  # how protocol-2 pickles spell bytes
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: a data file should "
+                                     "only hold arrays, lists and dicts")
+
+
+def load_array_pickle(path: str | os.PathLike) -> object:
+    """A pickled batch of the CIFAR kind (Python 2 pickles read as Latin-1), safely."""
+    try:
+        with open(path, "rb") as fp:
+            return _ArrayUnpickler(fp, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError) as exc:
+        raise RuntimeError(f"{path} is not a readable data batch ({exc}). Delete it and "
+                           "download the dataset again.") from None
