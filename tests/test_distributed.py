@@ -115,7 +115,8 @@ def test_launcher_sets_pytorchs_variables_and_passes_arguments(tmp_path):
         "names = ['RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'LOCAL_WORLD_SIZE']\n"
         "values = [os.environ[k] for k in names]\n"
         "assert int(values[0]) == dist.get_rank()\n"
-        "print('env', *values, *sys.argv[1:], flush=True)\n")
+        "line = ' '.join(['env', *values, *sys.argv[1:]]) + '\\n'\n"
+        "os.write(1, line.encode())  # one write: the two ranks share the pipe\n")
     command = [sys.executable, "-m", "handbook_lib.distributed.run", "--nproc-per-node", "2",
                str(script), "--lr", "0.1"]
     code, output, _ = run_job(command, timeout=60)
