@@ -18,6 +18,8 @@ from handbook_lib.nn.utils import rnn as hl_rnn
 from handbook_lib.ops.rnn import rnn_layer
 
 torch.set_num_threads(1)
+pytestmark = pytest.mark.filterwarnings(  # torch's own note when it runs proj_size without oneDNN
+    "ignore:LSTM with projections is not supported with oneDNN:UserWarning")
 MODES = {"RNN_TANH": ("RNN", {}), "RNN_RELU": ("RNN", {"nonlinearity": "relu"}),
          "LSTM": ("LSTM", {}), "GRU": ("GRU", {})}
 TOL = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-9, atol=1e-11)}
