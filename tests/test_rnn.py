@@ -467,3 +467,18 @@ def test_fused_layer_runs_on_the_device(device, mode: str) -> None:
             t.grad.cpu().numpy() for t in tensors.values() if t is not None]
     for a, b in zip(results["cpu"], results[device]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_one_input_feature_matches_torch(mode: str) -> None:
+    """The sin→cos shape (one input feature: the input projection is an outer product)."""
+    ours, theirs = pair(mode, 1, 6, dtype="float32")
+    x, xt = leaf(np.random.default_rng(12).standard_normal((7, 3, 1)).astype(np.float32))
+    out, final = ours(x)
+    out_t, final_t = theirs(xt)
+    close(out, out_t, "float32")
+    weighted_loss(out, as_tuple(final), 4, hl).backward()
+    weighted_loss(out_t, as_tuple(final_t), 4, torch).backward()
+    close(x.grad, xt.grad, "float32")
+    for p, pt in zip(ours.parameters(), theirs.parameters()):
+        close(p.grad, pt.grad, "float32")
