@@ -21,6 +21,8 @@ not supported (``nn.LSTMCell`` and friends, composed from ordinary ops, support 
 """
 from __future__ import annotations
 
+import itertools
+
 import contextlib
 from typing import Sequence
 
@@ -42,7 +44,7 @@ class Steps:
 
     def __init__(self, batch_sizes: Sequence[int], reverse: bool) -> None:
         self.batch_sizes = [int(b) for b in batch_sizes]
-        starts = np.concatenate([[0], np.cumsum(self.batch_sizes)[:-1]]).astype(int).tolist()
+        starts = [0, *itertools.accumulate(self.batch_sizes)][:-1]
         self.rows = [slice(s, s + b) for s, b in zip(starts, self.batch_sizes)]
         order = range(len(self.batch_sizes))
         self.order = list(reversed(order)) if reverse else list(order)
@@ -144,7 +146,7 @@ def _lstm_gate_scales(hidden: int, dtype, xp) -> tuple:
     """
     def per_gate(sigmoid_value, tanh_value):
         values = [sigmoid_value, sigmoid_value, tanh_value, sigmoid_value]
-        return xp.asarray(np.repeat(np.asarray(values, dtype=dtype), hidden))
+        return xp.asarray(np.repeat(np.asarray(values, dtype=dtype), hidden))  # host: constants
 
     return per_gate(1.0, 2.0), per_gate(0.0, -1.0), per_gate(1.0, 4.0)
 
