@@ -482,3 +482,24 @@ def test_one_input_feature_matches_torch(mode: str) -> None:
     close(x.grad, xt.grad, "float32")
     for p, pt in zip(ours.parameters(), theirs.parameters()):
         close(p.grad, pt.grad, "float32")
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_layer_module_runs_on_the_device(device, kind: str) -> None:
+    """The whole module (bidirectional, two layers, packed input) on the device equals cpu."""
+    hl.manual_seed(0)
+    layer = getattr(hl.nn, kind)(2, 3, num_layers=2, bidirectional=True)
+    x = np.random.default_rng(13).standard_normal((4, 3, 2)).astype(np.float32)
+    results = {}
+    for where in ("cpu", device):
+        model = layer.to(where)
+        xs = hl.tensor(x, device=where, requires_grad=True)
+        packed = hl_rnn.pack_padded_sequence(xs, [2, 4, 3], enforce_sorted=False)
+        out, final = model(packed)
+        padded, _ = hl_rnn.pad_packed_sequence(out)
+        (padded.sum() + as_tuple(final)[0].sum()).backward()
+        results[where] = [padded.cpu().detach().numpy(), xs.grad.cpu().numpy()] + [
+            p.grad.cpu().numpy() for p in model.parameters()]
+        model.zero_grad()
+    for a, b in zip(results["cpu"], results[device]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
