@@ -467,3 +467,39 @@ def test_fused_layer_runs_on_the_device(device, mode: str) -> None:
             t.grad.cpu().numpy() for t in tensors.values() if t is not None]
     for a, b in zip(results["cpu"], results[device]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_one_input_feature_matches_torch(mode: str) -> None:
+    """The sin→cos shape (one input feature: the input projection is an outer product)."""
+    ours, theirs = pair(mode, 1, 6, dtype="float32")
+    x, xt = leaf(np.random.default_rng(12).standard_normal((7, 3, 1)).astype(np.float32))
+    out, final = ours(x)
+    out_t, final_t = theirs(xt)
+    close(out, out_t, "float32")
+    weighted_loss(out, as_tuple(final), 4, hl).backward()
+    weighted_loss(out_t, as_tuple(final_t), 4, torch).backward()
+    close(x.grad, xt.grad, "float32")
+    for p, pt in zip(ours.parameters(), theirs.parameters()):
+        close(p.grad, pt.grad, "float32")
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_layer_module_runs_on_the_device(device, kind: str) -> None:
+    """The whole module (bidirectional, two layers, packed input) on the device equals cpu."""
+    hl.manual_seed(0)
+    layer = getattr(hl.nn, kind)(2, 3, num_layers=2, bidirectional=True)
+    x = np.random.default_rng(13).standard_normal((4, 3, 2)).astype(np.float32)
+    results = {}
+    for where in ("cpu", device):
+        model = layer.to(where)
+        xs = hl.tensor(x, device=where, requires_grad=True)
+        packed = hl_rnn.pack_padded_sequence(xs, [2, 4, 3], enforce_sorted=False)
+        out, final = model(packed)
+        padded, _ = hl_rnn.pad_packed_sequence(out)
+        (padded.sum() + as_tuple(final)[0].sum()).backward()
+        results[where] = [padded.cpu().detach().numpy(), xs.grad.cpu().numpy()] + [
+            p.grad.cpu().numpy() for p in model.parameters()]
+        model.zero_grad()
+    for a, b in zip(results["cpu"], results[device]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

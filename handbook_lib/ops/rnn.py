@@ -86,8 +86,11 @@ def tanh_grad_(grad, t, tmp, xp):
 
 
 def _input_projection(x, w_ih, bias):
-    """``x @ W_ihᵀ + bias`` for all steps at once: one GEMM (the gate buffer)."""
-    gates = xp_of(x).matmul(x, w_ih.T)
+    """``x @ W_ihᵀ + bias`` for all steps at once: one GEMM (the gate buffer). With one input
+    feature it is an outer product, which numpy's broadcasting does several times faster than
+    its matmul (that does not hand a product over a length-1 axis to BLAS)."""
+    xp = xp_of(x)
+    gates = xp.multiply(x, w_ih.T) if x.shape[1] == 1 else xp.matmul(x, w_ih.T)
     if bias is not None:
         gates += bias
     return gates
