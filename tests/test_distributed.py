@@ -93,9 +93,11 @@ def test_stopped_rank_makes_the_others_fail_within_the_timeout_naming_it():
     assert seconds < 30
 
 
-def test_stuck_rank_times_out():
-    code, output, seconds = mpirun(2, "faults.py", "stuck", timeout=60)
+def test_stuck_rank_makes_the_others_fail_within_the_timeout_naming_it():
+    code, output, seconds = mpirun(3, "faults.py", "stuck", timeout=60)
     assert code != 0 and "all_reduce timed out after 2 s" in output and seconds < 30
+    assert "rank 1 (pid" in output and "is running but has not reached this collective" in output
+    assert "(it has started 1 collectives in this group, this rank 2)" in output
 
 
 def test_killed_rank_ends_the_job_and_the_launcher_names_it():

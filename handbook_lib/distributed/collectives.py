@@ -105,6 +105,7 @@ def write_back(tensor: Tensor, host: np.ndarray) -> None:
 def launch(group: ProcessGroup, name: str, requests: Sequence, finish: Callable[[], None],
            async_op: bool, test=None):
     """Return the work (``async_op``) or wait for it with the group's timeout."""
+    group.note_started()
     work = Work(requests, group, name, finish, test)
     if async_op:
         return work
@@ -146,6 +147,7 @@ def all_reduce(tensor: Tensor, op=ReduceOp.SUM, group=None, async_op: bool = Fal
 
     if async_op:
         return launch(pg, "all_reduce", [request], finish, async_op)
+    pg.note_started()
     seconds = pg.timeout_seconds  # the common blocking call, without a Work object
     poll_until_done(request.Test, seconds, lambda: pg.describe_timeout("all_reduce", seconds))
     finish()

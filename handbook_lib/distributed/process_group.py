@@ -52,6 +52,14 @@ class ProcessGroup:
         self.timeout_seconds = timeout
         self.peers = list(peers)  # (host, pid) per rank of this group
         self._nccl = None
+        self.started = 0  # collectives this rank has started in this group
+        self.board: ProgressBoard | None = None
+
+    def note_started(self) -> None:
+        """Count one more collective started (and publish it to ranks on this host)."""
+        self.started += 1
+        if self.board is not None:
+            self.board.mine[0] = self.started
 
     def rank(self) -> int:
         return self.comm.Get_rank()
@@ -85,14 +93,18 @@ class ProcessGroup:
         me = self.rank()
         head = (f"{name} timed out after {seconds:g} s on rank {self.global_ranks[me]} "
                 f"(group of {self.size()} ranks, backend {self.backend}): ")
-        return head + describe_peers(self.peers, self.global_ranks, me)
+        behind = self.board.behind(self.started) if self.board is not None else {}
+        return head + describe_peers(self.peers, self.global_ranks, me, behind, self.started)
 
     def __repr__(self) -> str:
         return f"<ProcessGroup {self.backend} ranks={self.global_ranks}>"
 
 
-def describe_peers(peers: Sequence[tuple], global_ranks: Sequence[int], me: int) -> str:
-    """Name the ranks that are gone or stopped (those on this host can be checked)."""
+def describe_peers(peers: Sequence[tuple], global_ranks: Sequence[int], me: int,
+                   behind: dict | None = None, started: int = 0) -> str:
+    """Name the ranks that are gone or stopped, or that have not reached this collective
+    (``behind``: rank -> collectives it has started), for the ranks on this host."""
+    behind = behind or {}
     host = socket.gethostname()
     problems, remote = [], []
     for index, (peer_host, pid) in enumerate(peers):
@@ -105,6 +117,10 @@ def describe_peers(peers: Sequence[tuple], global_ranks: Sequence[int], me: int)
         state = process_state(pid)
         if state != "running":
             problems.append(f"rank {rank} (pid {pid} on {peer_host}) {state}")
+        elif index in behind:
+            problems.append(f"rank {rank} (pid {pid} on {peer_host}) is running but has not "
+                            f"reached this collective (it has started {behind[index]} "
+                            f"collectives in this group, this rank {started})")
     if problems:
         return "; ".join(problems) + "."
     text = ("every other rank on this host is still running: one of them is stuck, slower than "
@@ -126,6 +142,35 @@ def process_state(pid: int) -> str:
     if state in ("T", "t"):
         return "is stopped"
     return "running"
+
+
+class ProgressBoard:
+    """How many collectives each rank on this host has started: one int64 per rank in a
+    shared-memory file, so that a timeout can name the rank that never arrived. The files are
+    removed as soon as every rank has mapped them (nothing is left behind if a rank dies)."""
+
+    def __init__(self, group: "ProcessGroup") -> None:
+        import numpy as np
+
+        host = socket.gethostname()
+        first_host, first_pid = group.peers[0]
+        prefix = os.path.join(_SHM_DIR, f"handbook-dist-{first_host}-{first_pid}-rank")
+        mine_path = f"{prefix}{group.rank()}"
+        self.mine = np.memmap(mine_path, dtype=np.int64, mode="w+", shape=(1,))
+        group.wait_barrier("init_process_group")
+        self.peers = {index: np.memmap(f"{prefix}{index}", dtype=np.int64, mode="r", shape=(1,))
+                      for index, (peer_host, _) in enumerate(group.peers)
+                      if peer_host == host and index != group.rank()}
+        group.wait_barrier("init_process_group")
+        os.unlink(mine_path)
+
+    def behind(self, started: int) -> dict:
+        """The ranks on this host that have started fewer collectives than ``started``."""
+        return {index: int(count[0]) for index, count in self.peers.items()
+                if int(count[0]) < started}
+
+
+_SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
 
 
 class _World:
@@ -196,6 +241,8 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     first.wait_barrier("init_process_group")
     peers = world.allgather((socket.gethostname(), os.getpid()))  # once, a few bytes
     group = ProcessGroup(world.Dup(), range(world.Get_size()), chosen, seconds, peers)
+    if group.size() > 1:
+        group.board = ProgressBoard(group)
     WORLD.default = group
     GroupMember.WORLD = group
     install_abort_on_exception()

@@ -4,7 +4,8 @@ raise: rank 1 raises; the job must end (MPI_Abort), non-zero, with rank 1's trac
 kill:  rank 1 is killed by SIGKILL before a collective.
 stop:  rank 1 is stopped (SIGSTOP); rank 0's all_reduce must fail after the 2 s timeout naming
        rank 1, and the job must end.
-stuck: rank 1 sleeps instead of joining; rank 0 fails after the timeout.
+stuck: rank 1 sleeps instead of joining; the others fail after the timeout, naming rank 1 as
+       the one that has not reached the all_reduce.
 """
 import datetime
 import os
