@@ -49,8 +49,7 @@ def test_conv_with_negative_kernel_size():
 
 
 @pytest.mark.parametrize("op", ["conv1d", "conv2d", "conv_transpose2d"])
-def test_convolution_of_an_empty_batch_is_empty(op):
-    device = "cpu"  # the cuda stand-in needs the array-module work on convolution
+def test_convolution_of_an_empty_batch_is_empty(op, device):
     shapes = {"conv1d": ((0, 3, 8), (4, 3, 3)), "conv2d": ((0, 3, 8, 8), (4, 3, 3, 3)),
               "conv_transpose2d": ((0, 3, 8, 8), (3, 4, 3, 3))}[op]
 

@@ -223,13 +223,13 @@ def test_the_tensor_constructor_refuses_a_number_and_keeps_a_tensor():
 # --- diag, diagonal, triangle indices ---------------------------------------------------------------
 @pytest.mark.parametrize("shape,k", [((4,), 0), ((3,), 2), ((3,), -1), ((3, 4), 0), ((3, 4), 1),
                                      ((4, 3), -2), ((2, 2), 5)])
-def test_diag_matches_torch(shape, k):
+def test_diag_matches_torch(shape, k, device):
     data = np.arange(np.prod(shape), dtype=np.float64).reshape(shape) + 1
-    x = hl.tensor(data, requires_grad=True)
+    x = hl.tensor(data, device=device, requires_grad=True)
     reference = torch.tensor(data, requires_grad=True)
     ours, theirs = hl.diag(x, k), torch.diag(reference, k)
     np.testing.assert_array_equal(_numpy(ours), _numpy(theirs))
-    (ours * hl.arange(float(ours.numel())).reshape(ours.shape)).sum().backward()
+    (ours * hl.arange(float(ours.numel()), device=device).reshape(ours.shape)).sum().backward()
     (theirs * torch.arange(float(theirs.numel())).reshape(theirs.shape)).sum().backward()
     np.testing.assert_array_equal(_numpy(x.grad), _numpy(reference.grad))
 
@@ -240,9 +240,9 @@ def test_diag_of_3d_raises_as_torch():
 
 
 @pytest.mark.parametrize("offset,dim1,dim2", [(0, 0, 1), (1, 1, 2), (-1, 2, 0), (2, -1, -2)])
-def test_diagonal_matches_torch(offset, dim1, dim2):
+def test_diagonal_matches_torch(offset, dim1, dim2, device):
     data = np.random.default_rng(0).standard_normal((2, 3, 4))
-    ours = hl.tensor(data).diagonal(offset, dim1, dim2)
+    ours = hl.tensor(data, device=device).diagonal(offset, dim1, dim2)
     theirs = torch.tensor(data).diagonal(offset, dim1, dim2)
     np.testing.assert_array_equal(_numpy(ours), _numpy(theirs))
     x = hl.tensor(data, requires_grad=True)
@@ -271,27 +271,30 @@ def test_dropout2d_on_2d_input_warns_and_drops_elements():
 
 
 # --- scaled_dot_product_attention -----------------------------------------------------------------
-def _attention_inputs(lib, heads_q=2, heads_kv=2):
+def _attention_inputs(lib, heads_q=2, heads_kv=2, device="cpu"):
     rng = np.random.default_rng(0)
     shapes = [(2, heads_q, 5, 8), (2, heads_kv, 6, 8), (2, heads_kv, 6, 3)]
-    return [lib.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    return [lib.tensor(rng.standard_normal(s), device=device, requires_grad=True)
+            for s in shapes]
 
 
 @pytest.mark.parametrize("case", ["plain", "bool_mask", "float_mask", "causal", "scale", "gqa",
                                   "masked_row"])
-def test_scaled_dot_product_attention_matches_torch(case):
+def test_scaled_dot_product_attention_matches_torch(case, device):
     rng = np.random.default_rng(1)
     bool_mask = rng.random((5, 6)) > 0.3
     if case == "masked_row":
         bool_mask[2] = False
     results = []
     for lib in (torch, hl):
-        q, k, v = _attention_inputs(lib, heads_q=4 if case == "gqa" else 2)
-        kwargs = {"plain": {}, "bool_mask": {"attn_mask": lib.tensor(bool_mask)},
-                  "float_mask": {"attn_mask": lib.tensor(rng.standard_normal((5, 6)))},
+        dev = device if lib is hl else "cpu"
+        q, k, v = _attention_inputs(lib, heads_q=4 if case == "gqa" else 2, device=dev)
+        kwargs = {"plain": {}, "bool_mask": {"attn_mask": lib.tensor(bool_mask, device=dev)},
+                  "float_mask": {"attn_mask": lib.tensor(rng.standard_normal((5, 6)),
+                                                         device=dev)},
                   "causal": {"is_causal": True}, "scale": {"scale": 0.3},
                   "gqa": {"enable_gqa": True},
-                  "masked_row": {"attn_mask": lib.tensor(bool_mask)}}[case]
+                  "masked_row": {"attn_mask": lib.tensor(bool_mask, device=dev)}}[case]
         functional = torch.nn.functional if lib is torch else F
         out = functional.scaled_dot_product_attention(q, k, v, **kwargs)
         out.pow(2).sum().backward()

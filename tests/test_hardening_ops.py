@@ -55,8 +55,7 @@ def test_indices_out_of_range_raise_as_pytorch(op, bad, device):
     _same_error(run(hl, device), run(torch, "cpu"))
 
 
-def test_in_range_indices_still_work():
-    device = "cpu"  # the cuda stand-in needs the array-module work on these ops
+def test_in_range_indices_still_work(device):
     x = hl.arange(12.0, device=device).reshape(3, 4)
     index = hl.tensor([[2, 1, 0, 2]], device=device)
     assert hl.gather(x, 0, index).tolist() == [[8.0, 5.0, 2.0, 11.0]]
@@ -69,8 +68,7 @@ def _half_data(spread: float = 50) -> np.ndarray:
 
 
 @pytest.mark.parametrize("reduction", ["var", "std", "norm"])
-def test_float16_reductions_accumulate_in_float32(reduction):
-    device = "cpu"  # the cuda stand-in needs the array-module work on these ops
+def test_float16_reductions_accumulate_in_float32(reduction, device):
     data = _half_data()
     ours = getattr(hl.tensor(data, device=device), reduction)()
     theirs = getattr(torch.tensor(data), reduction)()
@@ -102,8 +100,7 @@ def test_float16_batch_norm_matches_pytorch(device):
                                theirs.detach().numpy().astype(np.float32), atol=4e-3)
 
 
-def test_float16_layer_norm_gradient_stays_float16():
-    device = "cpu"  # the cuda stand-in needs the array-module work on these ops
+def test_float16_layer_norm_gradient_stays_float16(device):
     x = hl.tensor(_half_data().reshape(4, 256), device=device, requires_grad=True)
     F.layer_norm(x, (256,)).pow(2).sum().backward()
     assert x.grad.dtype == hl.float16 and bool(hl.isfinite(x.grad).all())
@@ -111,8 +108,7 @@ def test_float16_layer_norm_gradient_stays_float16():
 
 # --- std/norm gradient where the value is 0 --------------------------------------------------------
 @pytest.mark.parametrize("case", ["std", "std_dim", "norm", "norm_dim"])
-def test_std_and_norm_gradient_is_zero_where_value_is_zero(case):
-    device = "cpu"  # the cuda stand-in needs the array-module work on these ops
+def test_std_and_norm_gradient_is_zero_where_value_is_zero(case, device):
     def grad(lib, dev):
         fill = lib.ones if case.startswith("std") else lib.zeros
         x = fill(2, 5, device=dev, requires_grad=True)
@@ -131,8 +127,7 @@ def test_std_and_norm_gradients_still_right_elsewhere():
 
 # --- a normalisation weight changed in place before backward --------------------------------------
 @pytest.mark.parametrize("layer", ["LayerNorm", "BatchNorm1d"])
-def test_norm_weight_changed_in_place_raises(layer):
-    device = "cpu"  # the cuda stand-in needs the array-module work on these ops
+def test_norm_weight_changed_in_place_raises(layer, device):
     def run(lib, dev):
         module = getattr(lib.nn, layer)(3).to(dev)
         loss = module(lib.randn(4, 3, device=dev, requires_grad=True)).pow(2).sum()
@@ -145,8 +140,7 @@ def test_norm_weight_changed_in_place_raises(layer):
     assert _error_of(lambda: run(torch, "cpu"))[0] is RuntimeError
 
 
-def test_linear_weight_changed_in_place_allowed_when_input_needs_no_grad():
-    device = "cpu"  # the cuda stand-in needs the array-module work on these ops
+def test_linear_weight_changed_in_place_allowed_when_input_needs_no_grad(device):
     def run(lib, dev, input_grad):
         lib.manual_seed(0)
         module = lib.nn.Linear(3, 2).to(dev)
@@ -219,8 +213,7 @@ def test_integer_division_by_zero_raises(expression, device):
     _same_error(lambda: expression(hl, device), lambda: expression(torch, "cpu"))
 
 
-def test_float_division_by_zero_still_gives_inf():
-    device = "cpu"  # the cuda stand-in needs the array-module work on these ops
+def test_float_division_by_zero_still_gives_inf(device):
     assert (hl.tensor([5.0], device=device) // 0).tolist() == [float("inf")]
     assert (hl.tensor([5], device=device) // 2).tolist() == [2]
 
@@ -235,8 +228,7 @@ def _same_values(ours, theirs) -> None:
 
 
 @pytest.mark.parametrize("descending", [False, True])
-def test_sort_puts_nan_where_pytorch_does(descending):
-    device = "cpu"  # the cuda stand-in needs the array-module work on these ops
+def test_sort_puts_nan_where_pytorch_does(descending, device):
     ours = hl.sort(hl.tensor(NAN_ROWS, device=device), descending=descending, stable=True)
     theirs = torch.sort(torch.tensor(NAN_ROWS), descending=descending, stable=True)
     _same_values(ours.values, theirs.values)
@@ -244,8 +236,7 @@ def test_sort_puts_nan_where_pytorch_does(descending):
 
 
 @pytest.mark.parametrize("largest", [False, True])
-def test_topk_treats_nan_as_largest(largest):
-    device = "cpu"  # the cuda stand-in needs the array-module work on these ops
+def test_topk_treats_nan_as_largest(largest, device):
     ours = hl.topk(hl.tensor(NAN_ROWS, device=device), 2, largest=largest)
     theirs = torch.topk(torch.tensor(NAN_ROWS), 2, largest=largest)
     _same_values(ours.values, theirs.values)
@@ -260,8 +251,7 @@ def test_median_propagates_nan(device):
     assert ours.indices[:2].tolist() == [1, 2]  # the first NaN
 
 
-def test_median_with_dim_has_gradient():
-    device = "cpu"  # the cuda stand-in needs the array-module work on these ops
+def test_median_with_dim_has_gradient(device):
     x = hl.tensor([[3.0, 1.0, 2.0], [5.0, 4.0, 6.0]], device=device, requires_grad=True)
     x.median(dim=1).values.sum().backward()
     assert x.grad.tolist() == [[0, 0, 1], [1, 0, 0]]
