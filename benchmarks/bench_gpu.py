@@ -27,7 +27,7 @@ from typing import Callable
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # this checkout's library
 
 import handbook_lib as hl  # noqa: E402
-from handbook_lib.models import LeNet5  # noqa: E402
+from handbook_lib.vision.models import LeNet5  # noqa: E402
 
 
 def _torch_cuda():

@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import handbook_lib as hl  # noqa: E402
 from handbook_lib._memory import keep_freed_memory  # noqa: E402
-from handbook_lib.models import LeNet5  # noqa: E402
+from handbook_lib.vision.models import LeNet5  # noqa: E402
 
 LR, MOMENTUM, BATCH = 0.01, 0.9, 64
 STEPS, REPEATS = 20, 15

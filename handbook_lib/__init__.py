@@ -50,9 +50,8 @@ from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, fl
                         fliplr, flipud, hstack, movedim, moveaxis, narrow, permute, reshape, roll,
                         split, squeeze, stack, swapaxes, swapdims, t, transpose, unbind, unflatten,
                         unsqueeze, vstack)
-from . import autograd, cuda, nn, optim, utils
+from . import autograd, cuda, distributed, multiprocessing, nn, optim, utils
 from .serialization import load, save
-from . import datasets, transforms
 
 
 def is_tensor(obj) -> bool:

@@ -229,6 +229,20 @@ class Tensor:
         self._hooks = accumulator  # the leaf only holds a weak reference: keep its hooks alive
         return accumulator.register_prehook(hook, 0)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]):
+        """Run ``hook(tensor)`` on this leaf each time backward has added into its ``.grad``
+        (DistributedDataParallel starts a bucket's all-reduce from here)."""
+        from .autograd.graph import accumulator_of
+
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        accumulator = accumulator_of(self)
+        self._hooks = accumulator  # the leaf only holds a weak reference: keep its hooks alive
+        return accumulator.register_post_accumulate_hook(hook)
+
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
         """Compute the gradient of this tensor w.r.t. the graph leaves into their ``.grad``."""
@@ -303,8 +317,24 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def __reduce_ex__(self, protocol):
-        """Pickling (used by DataLoader workers) sends the data as a CPU numpy array."""
+        """Pickling (used by DataLoader workers) sends the data as a CPU numpy array, or, for a
+        tensor in shared memory (``share_memory_``), the name of that memory."""
+        if isinstance(self._data, np.memmap):
+            from .multiprocessing._shared import shared_handle
+
+            handle = shared_handle(self._data)
+            if handle is not None:
+                return (_rebuild_shared, (handle, self._requires_grad))
         return (_rebuild, (_device.move(self._data, _device.CPU), self._requires_grad))
+
+    def share_memory_(self) -> "Tensor":
+        """Move the data into shared memory, so that processes it is sent to share it."""
+        from .multiprocessing._shared import share_memory_
+
+        return share_memory_(self)
+
+    def is_shared(self) -> bool:
+        return isinstance(self._data, np.memmap)
 
     def __deepcopy__(self, memo) -> "Tensor":
         if self._grad_fn is not None:
@@ -339,6 +369,12 @@ def _rebuild(array: np.ndarray, requires_grad: bool) -> Tensor:
     t = Tensor._wrap(array)
     t._requires_grad = requires_grad
     return t
+
+
+def _rebuild_shared(handle: tuple, requires_grad: bool) -> Tensor:
+    from .multiprocessing._shared import open_shared
+
+    return _rebuild(open_shared(*handle), requires_grad)
 
 
 def _normalize_dim(dim: int, ndim: int) -> int:

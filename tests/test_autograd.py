@@ -429,3 +429,85 @@ def test_backward_from_two_outputs_of_one_node() -> None:
     a, b = Two.apply(x)
     hl.autograd.backward([a, b], [hl.ones(2), hl.ones(2)])
     assert x.grad.tolist() == [5.0, 5.0]
+
+
+# --- slicing backward is linear in the number of slices -----------------------------------------
+SLICERS = {
+    "getitem": lambda x: [x[t] for t in range(x.shape[0])],
+    "select": lambda x: [x.select(0, t) for t in range(x.shape[0])],
+    "narrow": lambda x: [x.narrow(0, t, 1)[0] for t in range(x.shape[0])],
+    "unbind": lambda x: list(x.unbind(0)),
+    "split": lambda x: [p[0] for p in x.split(1)],
+    "chunk": lambda x: [p[0] for p in x.chunk(x.shape[0])],
+}
+
+
+def _zeroed_elements_in_backward(monkeypatch, slicer, steps: int) -> int:
+    """Elements of the zero-filled buffers that backward through a ``steps``-step RNN loop
+    allocates (a full-size zero tensor per slice would make this quadratic in ``steps``)."""
+    hl.manual_seed(0)
+    x = hl.randn(steps, 4, 3, requires_grad=True)
+    w, u = hl.randn(3, 5, requires_grad=True), hl.randn(5, 5, requires_grad=True)
+    h = hl.zeros(4, 5)
+    for x_t in slicer(x):
+        h = hl.tanh(x_t @ w + h @ u * 0.1)
+    counted = [0]
+    real_zeros = np.zeros
+
+    def counting_zeros(shape, *args, **kwargs):
+        out = real_zeros(shape, *args, **kwargs)
+        counted[0] += out.size
+        return out
+
+    with monkeypatch.context() as patch:
+        patch.setattr(np, "zeros", counting_zeros)
+        h.sum().backward()
+    assert x.grad.shape == x.shape and float(x.grad.abs().sum()) > 0
+    return counted[0]
+
+
+@pytest.mark.parametrize("name", list(SLICERS))
+def test_backward_through_a_cell_loop_is_linear_in_sequence_length(monkeypatch, name) -> None:
+    short = _zeroed_elements_in_backward(monkeypatch, SLICERS[name], 200)
+    long = _zeroed_elements_in_backward(monkeypatch, SLICERS[name], 400)
+    assert long / short < 2.5, (name, short, long)  # a zero tensor per slice gives about 4
+
+
+@pytest.mark.parametrize("name", list(SLICERS))
+def test_slice_gradients_match_torch_with_unused_pieces_and_double_backward(name) -> None:
+    data = np.random.default_rng(1).standard_normal((5, 3))
+    x, xt = hl.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    ours = [p for i, p in enumerate(SLICERS[name](x)) if i in (1, 3)]  # pieces 0, 2, 4 unused
+    theirs = [p for i, p in enumerate(SLICERS[name](xt)) if i in (1, 3)]
+    loss = sum((p ** 3).sum() * (i + 1) for i, p in enumerate(ours))
+    loss_t = sum((p ** 3).sum() * (i + 1) for i, p in enumerate(theirs))
+    (g,) = hl.autograd.grad(loss, x, create_graph=True)
+    (gt,) = torch.autograd.grad(loss_t, xt, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), gt.detach().numpy(), rtol=1e-12)
+    g.sum().backward()
+    gt.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+
+
+def test_pieces_share_one_node_named_as_in_torch() -> None:
+    x = hl.zeros(4, 2, requires_grad=True)
+    pieces = x.unbind(0)
+    assert {p.grad_fn for p in pieces} == {pieces[0].grad_fn}
+    assert [p.grad_fn.name() for p in (x.unbind(0)[0], x.split(2)[0], x.chunk(2)[1],
+                                       x.split([1, 3])[1])] == [
+        type(p.grad_fn).__name__ for p in (torch.zeros(4, 2, requires_grad=True).unbind(0)[0],
+                                           torch.zeros(4, 2, requires_grad=True).split(2)[0],
+                                           torch.zeros(4, 2, requires_grad=True).chunk(2)[1],
+                                           torch.zeros(4, 2, requires_grad=True).split([1, 3])[1])]
+
+
+def test_slice_gradient_into_a_buffer_with_a_dense_gradient_and_a_hook() -> None:
+    x = hl.ones(3, 2, requires_grad=True)
+    seen = []
+    y = x * 1
+    first = y[0]
+    first.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.append(grad_inputs[0]))
+    loss = (y * 2).sum() + first.sum() + y[2].sum() * 3 + y.unbind(0)[1].sum() * 5
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[3, 3], [7, 7], [5, 5]])
+    np.testing.assert_array_equal(seen[0].numpy(), [[1, 1], [0, 0], [0, 0]])  # hooks: dense

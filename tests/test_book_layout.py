@@ -68,3 +68,31 @@ def test_notebook_with_figures_sets_up_chinese_fonts(path):
     setup = next((i for i, cell in enumerate(code) if "setup_chinese_fonts()" in cell.source), None)
     assert setup is not None and setup <= first_figure, (
         "call handbook_lib.utils.plotting.setup_chinese_fonts() before the first figure")
+
+
+def chapter_number(name: str) -> tuple[str, ...]:
+    """notebooks/2_1_4_data_loading -> ("2", "1", "4"); book/intro -> ()."""
+    parts = Path(name).name.split("_")
+    return tuple(part for part in parts if part.isdigit()) if parts[0].isdigit() else ()
+
+
+def test_sidebar_nests_as_the_numbering():
+    # x.y.z is a section of its group page x.y, so the sidebar reads 1.3 > 1.3.1, never 1.2, 1.3.1
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    misplaced = []
+    for part in toc["parts"]:
+        for chapter in part["chapters"]:
+            number = chapter_number(chapter["file"])
+            if len(number) > 2:
+                misplaced.append(f"{chapter['file']} belongs under sections: of its group page")
+            for section in chapter.get("sections", []):
+                if chapter_number(section["file"])[:-1] != number:
+                    misplaced.append(f"{section['file']} is not a section of {chapter['file']}")
+    assert misplaced == []
+
+
+def test_every_group_of_sections_has_a_group_page():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    groups = {chapter_number(chapter["file"]) for part in toc["parts"] for chapter in part["chapters"]}
+    wanted = {chapter_number(name)[:2] for name in toc_files() if len(chapter_number(name)) == 3}
+    assert wanted <= groups, f"add a group page (like book/1_3_blitz.md) for {sorted(wanted - groups)}"

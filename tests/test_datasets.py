@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import handbook_lib as hl
-from handbook_lib import transforms
-from handbook_lib.datasets import MNIST, MNIST5k, utils
-from handbook_lib.datasets.utils import parse_idx, read_idx
+from handbook_lib.vision import transforms
+from handbook_lib.vision.datasets import MNIST, MNIST5k, utils
+from handbook_lib.vision.datasets.utils import parse_idx, read_idx
 
 
 IDX_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D,

@@ -9,7 +9,7 @@ import torch
 from torch import nn as tnn
 
 import handbook_lib as hl
-from handbook_lib import models
+from handbook_lib.vision import models
 
 torch.set_num_threads(1)
 

@@ -273,3 +273,24 @@ def test_inplace_op_on_int_tensor_refuses_float_result() -> None:
         y.add_(0.5)
     assert "can't be cast to the desired output type Long" in str(ours.value)
     assert "can't be cast to the desired output type Long" in str(theirs.value)
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: x * np.sqrt(2), lambda x: np.float64(0.5) * x, lambda x: x + np.float64(1),
+    lambda x: x / np.float64(3), lambda x: np.float64(2) - x, lambda x: x ** np.float64(2),
+    lambda x: x * np.float32(2)])
+def test_numpy_scalars_keep_float32(make) -> None:
+    """numpy scalars are weakly typed operands, as in PyTorch (np.float64 subclasses float, but
+    numpy would keep its dtype and upcast the float32 result)."""
+    x = hl.ones(3, requires_grad=True)
+    assert make(x).dtype == hl.float32 and make(torch.ones(3)).dtype == torch.float32
+    ours, theirs = make(hl.ones(3, dtype=hl.int64)), make(torch.ones(3, dtype=torch.int64))
+    assert str(ours.dtype) == str(theirs.dtype)
+
+
+def test_erf_backward_stays_float32() -> None:
+    x = hl.linspace(-2, 2, 5, requires_grad=True)
+    y = hl.erf(x)
+    assert y.grad_fn.backward(hl.ones(5)).dtype == hl.float32
+    (g,) = hl.autograd.grad(y.sum(), x, create_graph=True)
+    assert g.dtype == hl.float32

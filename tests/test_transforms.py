@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import handbook_lib as hl
-from handbook_lib import transforms as T
+from handbook_lib.vision import transforms as T
 
 rng = np.random.default_rng(0)
 GREY = rng.integers(0, 256, (5, 7), dtype=np.uint8)

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from .grad_mode import STATE
-from .graph import AccumulateGrad, Node
+from .graph import AccumulateGrad, Node, SliceGrad
 
 
 def count_dependencies(roots: Sequence[Node]) -> dict[Node, int]:
@@ -70,6 +70,7 @@ def run_backward(roots: Sequence[tuple], grads: Sequence, retain_graph: bool,
     if capture is not None:
         needed = _nodes_leading_to(topological_order(root_nodes), capture)
     buffers: dict[Node, list] = {}
+    owned: dict[int, object] = {}  # gradient buffers the engine allocated (safe to add into)
     for (node, nr), grad in zip(roots, grads):
         _add_to_buffer(buffers, node, nr, grad)
     ready = [n for n in dict.fromkeys(root_nodes) if n not in dependencies]
@@ -82,7 +83,7 @@ def run_backward(roots: Sequence[tuple], grads: Sequence, retain_graph: bool,
             executed.append(node)
             grad_outputs = buffers.pop(node, None)
             if grad_outputs is not None and (needed is None or node in needed):
-                _run_node(node, grad_outputs, buffers, capture)
+                _run_node(node, grad_outputs, buffers, capture, owned)
             _release_children(node, dependencies, ready)
     finally:
         STATE.enabled = previous_mode
@@ -92,7 +93,8 @@ def run_backward(roots: Sequence[tuple], grads: Sequence, retain_graph: bool,
     return capture or {}
 
 
-def _run_node(node: Node, grad_outputs: list, buffers: dict, capture: dict | None) -> None:
+def _run_node(node: Node, grad_outputs: list, buffers: dict, capture: dict | None,
+              owned: dict) -> None:
     """Run one node's backward and add the gradients it returns to the next nodes' buffers."""
     if node._pre_hooks:
         grad_outputs = _run_prehooks(node, grad_outputs)
@@ -103,6 +105,9 @@ def _run_node(node: Node, grad_outputs: list, buffers: dict, capture: dict | Non
     grad_inputs = _call_node(node, grad_outputs)
     for (next_node, nr), grad, meta in zip(node.next_functions, grad_inputs, node._input_meta):
         if next_node is not None and grad is not None:
+            if grad.__class__ is SliceGrad:
+                _add_slice_to_buffer(buffers, owned, next_node, nr, grad, meta)
+                continue
             if meta is not None and (grad._data.shape != meta[0] or grad._data.dtype != meta[1]):
                 grad = _match_input(grad, meta, node)
             if next_node._num_outputs == 1 and next_node not in buffers:
@@ -128,6 +133,29 @@ def _add_to_buffer(buffers: dict, node: Node, nr: int, grad) -> None:
     elif nr >= len(slots):
         slots.extend([None] * (nr + 1 - len(slots)))
     slots[nr] = grad if slots[nr] is None else slots[nr] + grad
+
+
+def _add_slice_to_buffer(buffers: dict, owned: dict, node: Node, nr: int, grad: SliceGrad,
+                         meta) -> None:
+    """Add a slice's gradient into the buffer of ``node``'s output ``nr``, in place when the
+    engine made that buffer; otherwise start a buffer of the full shape once."""
+    slots = buffers.get(node)
+    if slots is None:
+        slots = buffers[node] = [None] * max(nr + 1, node._num_outputs)
+    elif nr >= len(slots):
+        slots.extend([None] * (nr + 1 - len(slots)))
+    current = slots[nr]
+    dtype = meta[1] if meta is not None else grad.values._data.dtype
+    if current is None:
+        current = grad.dense(dtype)
+    elif id(current) in owned:
+        current._data[grad.index] += grad.values._data
+        return
+    else:
+        current = current.to(_dtype_from_numpy(dtype)).clone()
+        current._data[grad.index] += grad.values._data
+    owned[id(current)] = current
+    slots[nr] = current
 
 
 def _run_prehooks(node: Node, grad_outputs: list) -> list:
@@ -156,6 +184,7 @@ def _call_node(node: Node, grad_outputs: list) -> tuple:
             f"(expected {expected}, got {len(grad_inputs)})"
         )
     if node._post_hooks:
+        grad_inputs = tuple(g.dense() if g.__class__ is SliceGrad else g for g in grad_inputs)
         for hook in node._post_hooks:
             hook(grad_inputs, tuple(grad_outputs))
     return grad_inputs

@@ -113,12 +113,57 @@ class Node:
         return RemovableHandle(hooks, hook)
 
 
+class SliceGrad:
+    """The gradient of a basic slice ``input[index]``, not yet written into zeros.
+
+    A view node's ``apply`` returns one instead of a full-size tensor; the engine adds ``values``
+    straight into the input's gradient buffer at ``index``. Reading T slices of a tensor (an RNN's
+    ``x[t]``, ``unbind``, ``split``) then costs one buffer and T slice-sized additions in backward,
+    not T full-size zero tensors: backward through time stays linear in T.
+    """
+
+    __slots__ = ("values", "shape", "index")
+
+    def __init__(self, values, shape: tuple, index: tuple) -> None:
+        self.values, self.shape, self.index = values, shape, index
+
+    def dense(self, dtype=None):
+        """The gradient as an ordinary tensor (zeros of ``shape`` with ``values`` at ``index``)."""
+        from .._device import xp_of
+        from .._tensor import Tensor
+
+        values = self.values._data
+        data = xp_of(values).zeros(self.shape, dtype=dtype or values.dtype)
+        data[self.index] = values
+        return Tensor._wrap(data)
+
+
+class ViewNode(Node):
+    """A node whose input gradient is ``grad`` placed at ``self.index`` of zeros of
+    ``self.shape``. Inside the engine (no ``create_graph``) that placement is left to the
+    gradient buffer (:class:`SliceGrad`); ``backward`` itself stays differentiable."""
+
+    def apply(self, grad_outputs: Sequence) -> tuple:
+        if STATE.enabled:
+            return (self.backward(grad_outputs[0]),)
+        return (SliceGrad(grad_outputs[0], self.shape, self.index),)
+
+
 class AccumulateGrad(Node):
-    """The end of the graph for a leaf: adds the incoming gradient into ``leaf.grad``."""
+    """The end of the graph for a leaf: adds the incoming gradient into ``leaf.grad``, then runs
+    the leaf's post-accumulate-grad hooks (``hook(leaf)``; none in the common case)."""
+
+    _post_accumulate_hooks: list | None = None
 
     def __init__(self, variable) -> None:
         self.variable = variable
         self._input_meta = ()
+
+    def register_post_accumulate_hook(self, hook: Callable) -> "RemovableHandle":
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = []
+        self._post_accumulate_hooks.append(hook)
+        return RemovableHandle(self._post_accumulate_hooks, hook)
 
     def apply(self, grad_outputs: Sequence) -> tuple:
         grad = grad_outputs[0]
@@ -131,6 +176,9 @@ class AccumulateGrad(Node):
             leaf.grad = leaf.grad + grad
         else:
             leaf.grad._data += grad._data
+        if self._post_accumulate_hooks:
+            for hook in list(self._post_accumulate_hooks):
+                hook(leaf)
         return ()
 
 

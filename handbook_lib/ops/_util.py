@@ -59,10 +59,15 @@ def _keeps_dtype(kind: str, number) -> bool:
 
 
 def _python_scalar(x):
-    if isinstance(x, (bool, int, float)):
-        return x
+    """A scalar operand as a Python number, which numpy treats as weakly typed (as PyTorch does).
+
+    numpy scalars are checked first: ``np.float64`` is a subclass of ``float``, but numpy keeps
+    its dtype strong, so ``float32 * np.float64(2)`` would silently become float64.
+    """
     if isinstance(x, np.generic):
         return x.item()
+    if isinstance(x, (bool, int, float)):
+        return x
     if isinstance(x, numbers.Number):
         return x
     raise TypeError(

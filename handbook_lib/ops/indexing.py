@@ -11,7 +11,7 @@ import numpy as np
 
 from .._device import xp_of
 from .._tensor import Tensor
-from ..autograd.graph import Node
+from ..autograd.graph import Node, ViewNode
 from ._util import check_inplace, check_same_device, normalize_dim, record, wrap
 
 
@@ -67,11 +67,12 @@ class IndexBackward0(Node):
         return index_into_zeros(grad, self.shape, self.index)
 
 
-class SliceBackward0(IndexBackward0):
-    pass
+class SliceBackward0(ViewNode):
+    def backward(self, grad):
+        return index_into_zeros(grad, self.shape, self.index)
 
 
-class SelectBackward0(IndexBackward0):
+class SelectBackward0(SliceBackward0):
     pass
 
 

@@ -12,8 +12,9 @@ import numpy as np
 
 from .._device import xp_of
 from .._tensor import Tensor
-from ..autograd.graph import Node
-from ._util import normalize_dim, record, wrap
+from ..autograd.grad_mode import STATE
+from ..autograd.graph import Node, ViewNode, edge_of
+from ._util import normalize_dim, record, requires_graph, wrap
 
 
 def _shape_arg(shape: Sequence) -> tuple:
@@ -370,15 +371,18 @@ def vstack(tensors: Sequence[Tensor]) -> Tensor:
     return cat([t.reshape(1, -1) if t._data.ndim == 1 else t for t in tensors], 0)
 
 
-class NarrowBackward0(Node):
+class NarrowBackward0(ViewNode):
     """The gradient of a slice: zeros everywhere but the slice."""
 
     def backward(self, grad):
         from .indexing import index_into_zeros
 
-        index = [slice(None)] * len(self.shape)
-        index[self.dim] = slice(self.start, self.start + self.length)
-        return index_into_zeros(grad, self.shape, tuple(index))
+        return index_into_zeros(grad, self.shape, self.index)
+
+
+def _axis_index(ndim: int, axis: int, where) -> tuple:
+    """The index that takes ``where`` (an int or a slice) along ``axis`` and all of the rest."""
+    return (slice(None),) * axis + (where, Ellipsis)
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -387,10 +391,64 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     start = start + size if start < 0 else start
     if not (0 <= start <= size and 0 <= length <= size - start):
         raise IndexError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    index = [slice(None)] * input._data.ndim
-    index[axis] = slice(start, start + length)
-    return record(wrap(input._data[tuple(index)], base=input), NarrowBackward0, (input,),
-                  shape=input._data.shape, dim=axis, start=start, length=length)
+    index = _axis_index(input._data.ndim, axis, slice(start, start + length))
+    return record(wrap(input._data[index], base=input), NarrowBackward0, (input,),
+                  shape=input._data.shape, dim=axis, start=start, length=length, index=index)
+
+
+class _PiecesBackward(Node):
+    """One node for all the pieces of ``split``/``chunk``/``unbind`` (output ``i`` is piece
+    ``i``): backward writes every piece's gradient into one tensor of the input's shape, so
+    T pieces cost one buffer, not T full-size zero tensors. A piece without a gradient
+    contributes zeros."""
+
+    def apply(self, grad_outputs) -> tuple:
+        if STATE.enabled:  # create_graph: a differentiable join
+            return (self.join([g if g is not None else self.zeros_for(i)
+                               for i, g in enumerate(grad_outputs)]),)
+        first = next(g for g in grad_outputs if g is not None)
+        data = xp_of(first).zeros(self.shape, dtype=self.dtype)
+        for index, g in zip(self.indices, grad_outputs):
+            if g is not None:
+                data[index] = g._data
+        return (wrap(data),)
+
+    def zeros_for(self, i: int) -> Tensor:
+        from .creation import zeros
+
+        return zeros(self.piece_shapes[i], dtype=self.torch_dtype, device=self.device)
+
+
+class UnbindBackward0(_PiecesBackward):
+    def join(self, grads: list) -> Tensor:
+        return stack(grads, self.dim)
+
+
+class SplitBackward0(_PiecesBackward):
+    def join(self, grads: list) -> Tensor:
+        return cat(grads, self.dim)
+
+
+class SplitWithSizesBackward0(SplitBackward0):
+    pass
+
+
+def _pieces(input: Tensor, axis: int, indices: list, node_cls: type) -> tuple:
+    """Views ``input[index]`` for each index, all outputs of one ``node_cls`` node."""
+    data = input._data
+    pieces = tuple(wrap(data[index], base=input) for index in indices)
+    if not requires_graph(input):
+        return pieces
+    node = node_cls.__new__(node_cls)
+    node.next_functions = (edge_of(input),)
+    node._input_meta = ((data.shape, data.dtype),)
+    node._num_outputs = len(pieces)
+    node.__dict__.update(dim=axis, shape=data.shape, dtype=data.dtype, indices=indices,
+                         piece_shapes=[p._data.shape for p in pieces],
+                         torch_dtype=input.dtype, device=input.device)
+    for nr, piece in enumerate(pieces):
+        piece._grad_fn, piece._output_nr, piece._requires_grad = node, nr, True
+    return pieces
 
 
 def split(input: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
@@ -403,17 +461,18 @@ def split(input: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {size}")
         sections = [min(step, size - s) for s in range(0, size, step)] if size else [0]
+        node = SplitBackward0
     else:
         sections = list(split_size_or_sections)
         if sum(sections) != size:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
                 f"size at dimension {axis}), but got split_sizes={sections}")
-    pieces, start = [], 0
-    for length in sections:
-        pieces.append(narrow(input, axis, start, length))
-        start += length
-    return tuple(pieces)
+        node = SplitWithSizesBackward0
+    starts = [sum(sections[:i]) for i in range(len(sections))]
+    indices = [_axis_index(input._data.ndim, axis, slice(s, s + n))
+               for s, n in zip(starts, sections)]
+    return _pieces(input, axis, indices, node)
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -424,10 +483,9 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
-    from .indexing import select
-
     axis = normalize_dim(dim, input._data.ndim)
-    return tuple(select(input, axis, i) for i in range(input._data.shape[axis]))
+    indices = [_axis_index(input._data.ndim, axis, i) for i in range(input._data.shape[axis])]
+    return _pieces(input, axis, indices, UnbindBackward0)
 
 
 class FlipBackward0(Node):

@@ -11,7 +11,7 @@ from typing import IO
 
 import numpy as np
 
-from .._files import atomic_write
+from ..._files import atomic_write
 
 USER_AGENT = "handbook_lib"
 _CHUNK = 1 << 20

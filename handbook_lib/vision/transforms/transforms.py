@@ -17,7 +17,7 @@ import numpy as np
 
 import handbook_lib as hl
 
-from ._device import xp_of
+from ..._device import xp_of
 
 __all__ = ["Compose", "ToTensor", "Normalize", "Lambda", "RandomHorizontalFlip", "RandomCrop"]
 

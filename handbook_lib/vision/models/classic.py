@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from . import nn
-from ._tensor import Tensor
-from .nn import functional as F
+from ... import nn
+from ..._tensor import Tensor
+from ...nn import functional as F
 
 __all__ = ["LeNet5", "AlexNet", "VGG", "vgg16", "vgg16_bn", "BasicBlock", "ResNet", "resnet18"]
 

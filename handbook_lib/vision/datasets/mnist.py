@@ -10,7 +10,7 @@ import numpy as np
 
 import handbook_lib as hl
 
-from ..utils.data import Dataset
+from ...utils.data import Dataset
 from .utils import calculate_md5, download_from_mirrors, read_idx
 
 Transform = Callable[[Any], Any] | None
