@@ -231,3 +231,19 @@ def test_reprs_are_torchvisions():
 def test_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+DEVICE_OPS = ["resize_hw", "resize_nearest", "center_crop_larger", "crop_outside", "hflip",
+              "pad_constant", "pad_reflect", "rotate_expand", "affine_bilinear", "brightness",
+              "contrast", "saturation", "hue", "grayscale3"]
+
+
+@pytest.mark.parametrize("name", DEVICE_OPS)
+def test_tensor_transforms_run_on_the_device(device, name):
+    op = dict((n, o) for n, o, _ in OPS)[name]
+    on_cpu, _ = float_pair()
+    expected = op(F, I, on_cpu).numpy()
+    out = op(F, I, on_cpu.to(device))
+    assert out.device == hl.device(device)
+    np.testing.assert_allclose(out.cpu().numpy(), expected, atol=1e-6)
+

@@ -214,15 +214,14 @@ def normalize(tensor: hl.Tensor, mean: Sequence[float], std: Sequence[float],
     if tensor.ndim < 3:
         raise ValueError("Expected tensor to be a tensor image of size (..., C, H, W). Got "
                          f"tensor.size() = {tensor.size()}")
-    mean_t = hl.as_tensor(mean, dtype=tensor.dtype, device=tensor.device)
-    std_t = hl.as_tensor(std, dtype=tensor.dtype, device=tensor.device)
-    if (std_t == 0).any():
+    if not np.asarray(std, dtype=tensor.dtype.np_dtype).all():  # checked on the host
         raise ValueError(f"std evaluated to zero after conversion to {tensor.dtype}, leading to "
                          "division by zero.")
-    if mean_t.ndim == 1:
-        mean_t = mean_t.view(-1, 1, 1)
-    if std_t.ndim == 1:
-        std_t = std_t.view(-1, 1, 1)
+    def per_channel(values: Any) -> hl.Tensor:  # shaped (C, 1, 1) on the host, then moved
+        array = np.asarray(values, dtype=tensor.dtype.np_dtype)
+        shaped = array.reshape(-1, 1, 1) if array.ndim == 1 else array
+        return hl.from_numpy(np.ascontiguousarray(shaped)).to(tensor.device)
+    mean_t, std_t = per_channel(mean), per_channel(std)
     if inplace:
         return tensor.sub_(mean_t).div_(std_t)
     return (tensor - mean_t) / std_t
