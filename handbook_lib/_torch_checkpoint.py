@@ -35,7 +35,10 @@ def is_torch_zip(path: str) -> bool:
 def load_torch_zip(path: str) -> Any:
     """The object a ``torch.save`` zip archive holds, with numpy arrays for tensors."""
     with zipfile.ZipFile(path) as archive:
-        pickle_name = next(n for n in archive.namelist() if n.endswith("/data.pkl"))
+        pickles = [n for n in archive.namelist() if n.endswith("/data.pkl")]
+        if not pickles:
+            raise pickle.UnpicklingError(f"{path}: not a torch.save archive (it holds no data.pkl)")
+        pickle_name = pickles[0]
         prefix = pickle_name[: -len("data.pkl")]
         unpickler = _RestrictedUnpickler(io.BytesIO(archive.read(pickle_name)), archive, prefix,
                                          path)

@@ -39,3 +39,12 @@ def test_refuses_a_function_that_the_path_does_not_run():
 def test_refuses_objects_without_python_source():
     with pytest.raises(TypeError, match="needs Python source"):
         show_source(len, on_path=lambda: None)
+
+
+def test_shipped_data_files_are_found_from_any_directory(tmp_path, monkeypatch):
+    from handbook_lib.utils.book_data import data_file
+
+    monkeypatch.chdir(tmp_path)
+    assert data_file("diabetes.csv").read_text().startswith("age,")
+    with pytest.raises(FileNotFoundError, match="shipped: .*diabetes.csv"):
+        data_file("nope.csv")
