@@ -23,7 +23,7 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=600 --sanitize-w
 BOOK_FLAGS := --warningiserror --nitpick --keep-going --all
 
 .PHONY: help install install-dev book test test-lib test-notebooks book-from-outputs test-browser \
-        pdf test-pdf lab bench notebooks clean
+        pdf test-pdf lab bench notebooks clean test-gpu
 
 help:
 	@echo "make book       execute every notebook and build the HTML book into $(BOOK_DIR)"
@@ -31,6 +31,7 @@ help:
 	@echo "make pdf        the whole book as one PDF, $(PDF) (from the notebooks' stored outputs)"
 	@echo "make lab        JupyterLab on this repository, opening notebooks/"
 	@echo "make bench      run benchmarks/*.py (handbook_lib against PyTorch, one thread)"
+	@echo "make test-gpu   on an NVIDIA GPU: device-axis tests on cupy, chapter 3.2, bench_gpu.py"
 	@echo "make notebooks  re-execute every notebook in place, so committed outputs match the code"
 	@echo "make clean      remove _build/"
 
@@ -42,8 +43,9 @@ $(RUNTIME_STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+$(DEV_STAMP): requirements-dev.txt requirements-nodeps.txt $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
 install: $(RUNTIME_STAMP)
@@ -107,6 +109,11 @@ bench: $(DEV_STAMP)
 	for script in "$${scripts[@]}"; do \
 	    echo "== $$script"; OMP_NUM_THREADS=1 $(BIN)/python "$$script"; \
 	done
+
+# On a machine with an NVIDIA GPU (see .ci/test-gpu): uses a python3 that already has cupy and
+# torch as it is (GPU_PYTHON=... picks another), else installs requirements-gpu.txt into .venv.
+test-gpu:
+	.ci/test-gpu
 
 notebooks: $(RUNTIME_STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \

@@ -22,6 +22,12 @@ from ._dtype import (bool, double, dtype, float, float16, float32, float64, get_
                      half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from ._device import device
 from ._tensor import Size, Tensor
+from ._tensor_types import TYPES as _LEGACY_TYPES
+
+BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, \
+    LongTensor, ShortTensor = (_LEGACY_TYPES[name] for name in (
+        "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
+        "IntTensor", "LongTensor", "ShortTensor"))
 from . import ops as _ops  # binds the methods of Tensor
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
@@ -36,6 +42,7 @@ from .ops.creation import (arange, as_tensor, bernoulli, empty, empty_like, eye,
                            full_like, linspace, logspace, multinomial, normal, ones, ones_like,
                            rand, rand_like, randint, randint_like, randn, randn_like, randperm,
                            tensor, zeros, zeros_like)
+from .ops.diagonal import diag, diagonal, tril_indices, triu_indices
 from .ops.elementwise import (abs, absolute, ceil, cos, erf, exp, expm1, floor, isfinite, isinf,
                               isnan, log, log1p, log2, log10, nan_to_num, neg, negative,
                               reciprocal, relu, round, rsqrt, sigmoid, sign, sin, sqrt, tanh,
@@ -50,7 +57,9 @@ from .ops.shape import (broadcast_to, cat, chunk, clone, concat, concatenate, fl
                         fliplr, flipud, hstack, movedim, moveaxis, narrow, permute, reshape, roll,
                         split, squeeze, stack, swapaxes, swapdims, t, transpose, unbind, unflatten,
                         unsqueeze, vstack)
-from . import autograd, cuda, distributed, multiprocessing, nn, optim, utils
+from . import (accelerator, autograd, backends, cuda, distributed, hub, multiprocessing, nn, optim,
+               utils)
+from ._threads import get_num_threads, set_num_threads
 from .serialization import load, save
 
 

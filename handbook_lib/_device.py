@@ -104,9 +104,26 @@ def device_of(array) -> device:
     return device("cuda", array.device.id)
 
 
-def xp_of(array):
-    """numpy or cupy, whichever holds ``array``."""
-    return np if isinstance(array, np.ndarray) else _cupy
+def xp_of(*arrays):
+    """numpy or cupy: the array module of the data among ``arrays`` (arrays or Tensors; numbers
+    and None are skipped). This is the one way an op gets its array module: every mask, buffer,
+    index and random draw of the op is then made with it, on the operands' device."""
+    if _cupy is not None:
+        for a in arrays:
+            if isinstance(getattr(a, "_data", a), _cupy.ndarray):
+                return _cupy
+    return np
+
+
+def special_functions(xp):
+    """``scipy.special`` for numpy, ``cupyx.scipy.special`` for cupy (erf, gammaln...)."""
+    if xp is np:
+        import scipy.special
+
+        return scipy.special
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special
 
 
 def move(array, target: device):
@@ -114,5 +131,10 @@ def move(array, target: device):
     if target.type == "cpu":
         return array if isinstance(array, np.ndarray) else array.get()
     cupy = load_cupy()
-    with cupy.cuda.Device(target._index):
-        return cupy.asarray(array)
+    try:
+        with cupy.cuda.Device(target._index):
+            return cupy.asarray(array)
+    except MemoryError as exc:  # the copy does not fit on the GPU: PyTorch's error
+        from . import cuda
+
+        raise cuda.out_of_memory(exc) from None

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _device
+
 
 class dtype:
     """A tensor element type, printed as PyTorch prints it (``torch.float32``)."""
@@ -113,7 +115,7 @@ def result_type(a, b) -> np.dtype:
 
 def _priority(x) -> _builtins.int:
     """2: a tensor with dimensions, 1: a 0-dim tensor, 0: a Python scalar."""
-    if isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__"):
+    if isinstance(x, _device.ARRAY_TYPES):
         return 2 if x.ndim else 1
     return 0
 

@@ -26,11 +26,12 @@ class Tensor:
     )
     __array_priority__ = 1000  # numpy scalars on the left defer to our reflected operators
 
-    def __init__(self, data: Any = None, *, dtype=None, device=None, requires_grad: bool = False):
-        from .ops.creation import _to_array
+    def __init__(self, *args: Any, dtype=None, device=None, requires_grad: bool = False):
+        """PyTorch's legacy constructor: ``Tensor(2, 3)`` is uninitialised of that shape,
+        ``Tensor(data)`` a tensor of the default dtype. Prefer ``hl.tensor``/``hl.empty``."""
+        from ._tensor_types import legacy_array
 
-        array = _to_array([] if data is None else data, dtype, device)
-        _init(self, array)
+        _init(self, legacy_array(args, dtype, device))
         if requires_grad:
             self.requires_grad_(True)
 
@@ -137,12 +138,18 @@ class Tensor:
         return self._data.data.ptr
 
     def type(self, dtype=None):
+        """``'torch.FloatTensor'`` (PyTorch's name); with a dtype, a type such as
+        ``hl.LongTensor`` or a name such as ``'torch.IntTensor'``, the converted tensor."""
+        from ._tensor_types import BY_DTYPE, LegacyTensorType, dtype_and_device_of_type_name
+
         if dtype is None:
-            names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                     "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                     "bool": "Bool"}
             prefix = "torch.cuda." if self.is_cuda else "torch."
-            return f"{prefix}{names[self.dtype.name]}Tensor"
+            return prefix + BY_DTYPE[self.dtype]
+        if isinstance(dtype, LegacyTensorType):
+            return self.to(dtype.dtype)
+        if isinstance(dtype, str):
+            target, device = dtype_and_device_of_type_name(dtype)
+            return self.to(device=device, dtype=target)
         return self.to(dtype)
 
     # --- autograd fields -----------------------------------------------------------------------
@@ -267,8 +274,17 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        array = self.numpy(force=True) if not self._requires_grad else self._data
-        return array if dtype is None else array.astype(dtype, copy=False)
+        """numpy's protocol: ``copy=True`` always copies, ``copy=False`` never does (and raises
+        where it would have to: another dtype, or a GPU tensor), ``None`` copies when needed.
+        Where we differ: a tensor that requires grad converts too (PyTorch raises)."""
+        on_host = isinstance(self._data, np.ndarray)
+        array = self._data if on_host else self._data.get()
+        converts = dtype is not None and np.dtype(dtype) != array.dtype
+        if copy is False and (converts or not on_host):
+            raise ValueError("Unable to avoid copy while creating an array as requested.")
+        if converts:
+            return array.astype(dtype)
+        return array.copy() if copy and on_host else array
 
     def item(self):
         if self._data.size != 1:

@@ -15,9 +15,9 @@ def copy_weights(ours: hl.nn.Module, theirs: torch.nn.Module) -> None:
     ours.load_state_dict(state)
 
 
-def pair(array: np.ndarray, requires_grad: bool = True) -> tuple:
-    """The same data as a handbook_lib tensor and a torch tensor."""
-    ours = hl.tensor(array.copy(), requires_grad=requires_grad)
+def pair(array: np.ndarray, requires_grad: bool = True, device: str = "cpu") -> tuple:
+    """The same data as a handbook_lib tensor (on ``device``) and a torch tensor."""
+    ours = hl.tensor(array.copy(), requires_grad=requires_grad, device=device)
     theirs = torch.tensor(array.copy(), requires_grad=requires_grad)
     return ours, theirs
 
@@ -25,22 +25,24 @@ def pair(array: np.ndarray, requires_grad: bool = True) -> tuple:
 def close(ours, theirs, dtype=np.float64, **tol) -> None:
     """Assert equal values, shapes and dtype (float32 stays float32)."""
     expected = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    got = ours.detach().numpy() if isinstance(ours, hl.Tensor) else np.asarray(ours)
+    got = ours.detach().cpu().numpy() if isinstance(ours, hl.Tensor) else np.asarray(ours)
     assert got.shape == expected.shape, (got.shape, expected.shape)
     assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
     np.testing.assert_allclose(got, expected, **(tol or TOL[dtype]))
 
 
 def compare_module(ours, theirs, inputs: list, dtype=np.float64, grad_out_seed: int = 0,
-                   **tol) -> None:
-    """Forward the same inputs through both modules, backward the same random output gradient,
-    and compare outputs, input gradients and parameter gradients."""
-    pairs = [pair(x, x.dtype.kind == "f") for x in inputs]
+                   device: str = "cpu", **tol) -> None:
+    """Forward the same inputs through both modules (ours on ``device``), backward the same
+    random output gradient, and compare outputs, input gradients and parameter gradients."""
+    ours.to(device)
+    pairs = [pair(x, x.dtype.kind == "f", device) for x in inputs]
     out_ours = ours(*[p[0] for p in pairs])
+    assert out_ours.device == hl.device(device), out_ours.device
     out_theirs = theirs(*[p[1] for p in pairs])
     close(out_ours, out_theirs, dtype, **tol)
     g = np.random.default_rng(grad_out_seed).standard_normal(tuple(out_theirs.shape)).astype(dtype)
-    out_ours.backward(hl.tensor(g))
+    out_ours.backward(hl.tensor(g, device=device))
     out_theirs.backward(torch.tensor(g))
     for (a, b), x in zip(pairs, inputs):
         if x.dtype.kind == "f":
@@ -51,6 +53,7 @@ def compare_module(ours, theirs, inputs: list, dtype=np.float64, grad_out_seed: 
         if q.grad is None:
             assert p.grad is None, name
         else:
+            assert p.grad.device == p.device == hl.device(device), name
             close(p.grad, q.grad, dtype, **tol)
 
 

@@ -696,12 +696,14 @@ op("inplace_copy_", lambda m, a, b: (a * 1).copy_(b), lambda make: iter(
      Sample((make(2, 3), make.strided(2, 3)), desc="transposed source")]))
 op("inplace_zero_", lambda m, x: (x * 1).zero_() + x, unary_samples)
 op("inplace_fill_", lambda m, x: (x * 1).fill_(1.5) * x, unary_samples)
-op("add_out", lambda m, a, b: m.add(a, b, out=m.empty(0, dtype=a.dtype)), out_samples,
+op("add_out", lambda m, a, b: m.add(a, b, out=m.empty(0, dtype=a.dtype, device=a.device)),
+   out_samples,
    dtypes=FLOAT_INT, differentiable=False)
 op("mul_out", lambda m, a, b: m.mul(a, b, out=m.zeros(np.broadcast_shapes(a.shape, b.shape),
-                                                       dtype=a.dtype)),
+                                                       dtype=a.dtype, device=a.device)),
    out_samples, dtypes=FLOAT_INT, differentiable=False)
-op("matmul_out", lambda m, a, b: m.matmul(a, b, out=m.empty(0, dtype=a.dtype)),
+op("matmul_out", lambda m, a, b: m.matmul(a, b, out=m.empty(0, dtype=a.dtype,
+                                                             device=a.device)),
    lambda make: iter([Sample((make(3, 4), make(4, 2)), desc="2-D")]), differentiable=False,
    **loose_matmul)
 

@@ -151,19 +151,22 @@ def test_lenet5_counts_and_shapes(input_size, params):
     assert tuple(net(hl.zeros(3, 1, input_size, input_size)).shape) == (3, 10)
 
 
-def test_lenet5_computes_like_pytorch():
+def test_lenet5_computes_like_pytorch(device):
     theirs = TorchLeNet5().double()
     net = models.LeNet5().double()
     load_from(net, theirs)
+    net.to(device)
     x = np.random.default_rng(0).standard_normal((4, 1, 28, 28))
-    out, expected = net(hl.tensor(x)), theirs(torch.tensor(x))
-    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-10)
+    out, expected = net(hl.tensor(x, device=device)), theirs(torch.tensor(x))
+    assert out.device == hl.device(device)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), expected.detach().numpy(), rtol=1e-10)
     out.sum().backward()
     expected.sum().backward()
     ours_grads = dict(net.named_parameters())
     for name, p in theirs.named_parameters():
-        np.testing.assert_allclose(ours_grads[name].grad.numpy(), p.grad.numpy(), rtol=1e-9,
-                                   atol=1e-12)
+        assert ours_grads[name].grad.device == hl.device(device)
+        np.testing.assert_allclose(ours_grads[name].grad.cpu().numpy(), p.grad.numpy(),
+                                   rtol=1e-9, atol=1e-12)
 
 
 def test_lenet5_rejects_tiny_inputs():

@@ -71,11 +71,11 @@ LAYERS = {
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 @pytest.mark.parametrize("name", LAYERS)
-def test_layer_matches_torch(name, dtype):
+def test_layer_matches_torch(name, dtype, device):
     factory, shapes = LAYERS[name]
     ours, theirs = build(factory, dtype)
     inputs = [randn(*s, dtype=dtype, seed=i) * 2 for i, s in enumerate(shapes)]
-    compare_module(ours, theirs, inputs, dtype)
+    compare_module(ours, theirs, inputs, dtype, device=device)
     for (n1, b1), (n2, b2) in zip(ours.named_buffers(), theirs.named_buffers()):
         assert n1 == n2
         close(b1, b2, dtype)

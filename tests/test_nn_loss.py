@@ -21,20 +21,22 @@ def randn(*shape, dtype=np.float64, seed=0):
 
 
 def run_both(fn_name, inputs: list, kwargs_ours: dict, kwargs_theirs: dict | None = None,
-             dtype=np.float64, grad_inputs=(0,), seed=1):
+             dtype=np.float64, grad_inputs=(0,), seed=1, device="cpu"):
     """Call F.<fn> in both libraries on the same data; compare loss and input gradients."""
     ours_t, theirs_t = [], []
     for i, x in enumerate(inputs):
         needs = i in grad_inputs and x.dtype.kind == "f"
-        a, b = pair(x, needs)
+        a, b = pair(x, needs, device)
         ours_t.append(a)
         theirs_t.append(b)
-    out_ours = getattr(F, fn_name)(*ours_t, **kwargs_ours)
+    on_device = {k: v.to(device) if isinstance(v, hl.Tensor) else v for k, v in kwargs_ours.items()}
+    out_ours = getattr(F, fn_name)(*ours_t, **on_device)
+    assert out_ours.device == hl.device(device)
     out_theirs = getattr(TF, fn_name)(*theirs_t, **(kwargs_theirs or _to_torch(kwargs_ours)))
     close(out_ours, out_theirs, dtype)
     g = randn(*out_theirs.shape, dtype=dtype, seed=seed) if out_theirs.ndim else np.array(
         1.7, dtype=dtype)
-    out_ours.backward(hl.tensor(g))
+    out_ours.backward(hl.tensor(g, device=device))
     out_theirs.backward(torch.tensor(g))
     for i in grad_inputs:
         close(ours_t[i].grad, theirs_t[i].grad, dtype)
@@ -54,9 +56,10 @@ def _to_torch(kwargs: dict) -> dict:
                                       ("smooth_l1_loss", {}), ("smooth_l1_loss", {"beta": 0.3}),
                                       ("smooth_l1_loss", {"beta": 0.0}),
                                       ("huber_loss", {"delta": 0.5})])
-def test_regression_losses(fn, extra, reduction, dtype):
+def test_regression_losses(fn, extra, reduction, dtype, device):
     x, y = randn(4, 5, dtype=dtype), randn(4, 5, dtype=dtype, seed=2)
-    out = run_both(fn, [x, y], {"reduction": reduction, **extra}, dtype=dtype, grad_inputs=(0, 1))
+    out = run_both(fn, [x, y], {"reduction": reduction, **extra}, dtype=dtype, grad_inputs=(0, 1),
+                   device=device)
     assert out.dtype == (hl.float32 if dtype == np.float32 else hl.float64)
 
 
@@ -90,14 +93,14 @@ def _options(opts: dict, C: int, dtype) -> dict:
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("opts", CE_OPTIONS, ids=lambda o: "-".join(o) or "plain")
 @pytest.mark.parametrize("shape", [(6, 4), (3, 4, 2, 5), (4,)], ids=["NC", "NCHW", "C"])
-def test_cross_entropy_class_indices(shape, opts, reduction, dtype):
+def test_cross_entropy_class_indices(shape, opts, reduction, dtype, device):
     C = shape[1] if len(shape) > 1 else shape[0]
     target_shape = (shape[0],) + shape[2:] if len(shape) > 1 else ()
     target = np.random.default_rng(5).integers(0, C, target_shape)
     if "ignore_index" in opts and target.size > 1:
         target.flat[0] = opts["ignore_index"]
     run_both("cross_entropy", [randn(*shape, dtype=dtype) * 3, target],
-             {"reduction": reduction, **_options(opts, C, dtype)}, dtype=dtype)
+             {"reduction": reduction, **_options(opts, C, dtype)}, dtype=dtype, device=device)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])

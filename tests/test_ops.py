@@ -28,16 +28,29 @@ def samples_of(info: OpInfo, dtype: str) -> list[Sample]:
 
 
 # --- building arguments for either library ---------------------------------------------------------
-def build(sample: Sample, lib, info: OpInfo, grad: bool) -> tuple:
+def on_device(array: np.ndarray | Strided, lib, device: str):
+    """A tensor of ``lib`` with the values and layout of ``array``, built on ``device`` (a strided
+    view is made there from its moved buffer, so the layout survives the move)."""
+    if device == "cpu" or lib is not hl:
+        return lib.from_numpy(fresh_array(array))
+    if isinstance(array, Strided) and array.how == "T":
+        buffer = np.ascontiguousarray(np.swapaxes(array.value, -1, -2))
+        return hl.from_numpy(buffer).to(device).transpose(-1, -2)
+    if isinstance(array, Strided):
+        return hl.from_numpy(np.repeat(array.value, 2, axis=-1)).to(device)[..., ::2]
+    return hl.from_numpy(fresh_array(array)).to(device)
+
+
+def build(sample: Sample, lib, info: OpInfo, grad: bool, device: str = "cpu") -> tuple:
     """``(args, kwargs, leaves)``: tensors of ``lib`` for the sample, the float ones requiring grad
-    (only those at ``info.grad_args`` when given) when ``grad`` is set."""
+    (only those at ``info.grad_args`` when given) when ``grad`` is set; ours on ``device``."""
     leaves: list = []
 
     def convert(obj, want_grad: bool):
         if isinstance(obj, Index):
-            return lib.from_numpy(obj.value.copy())
+            return on_device(obj.value, lib, device)
         if isinstance(obj, (np.ndarray, Strided)):
-            t = lib.from_numpy(fresh_array(obj))
+            t = on_device(obj, lib, device)
             if want_grad and t.is_floating_point():
                 t.requires_grad_(True)
                 leaves.append(t)
@@ -71,7 +84,7 @@ def floating(outputs: list) -> list:
 
 
 def as_numpy(t) -> np.ndarray:
-    return t.detach().numpy() if isinstance(t, torch.Tensor) else t.detach()._data
+    return t.detach().numpy() if isinstance(t, torch.Tensor) else t.detach().cpu()._data
 
 
 def assert_close(ours, theirs, rtol: float, atol: float, what: str) -> None:
@@ -97,11 +110,11 @@ def tolerances(info: OpInfo, dtype: str, scale: float = 1.0) -> tuple:
 
 # --- forward --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("info, dtype", _params(lambda i: True, lambda i: i.dtypes))
-def test_forward_matches_torch(info: OpInfo, dtype: str) -> None:
+def test_forward_matches_torch(info: OpInfo, dtype: str, device: str) -> None:
     rtol, atol = tolerances(info, dtype)
     for sample in samples_of(info, dtype):
-        what = f"{info.name}[{sample.desc}] {dtype}"
-        ours_args, ours_kwargs, _ = build(sample, hl, info, grad=False)
+        what = f"{info.name}[{sample.desc}] {dtype} on {device}"
+        ours_args, ours_kwargs, _ = build(sample, hl, info, grad=False, device=device)
         theirs_args, theirs_kwargs, _ = build(sample, torch, info, grad=False)
         for a, t in zip(flat(ours_args), flat(theirs_args)):
             if isinstance(a, hl.Tensor):
@@ -110,6 +123,8 @@ def test_forward_matches_torch(info: OpInfo, dtype: str) -> None:
         ours = flat(info.op(*ours_args, **ours_kwargs))
         assert len(ours) == len(theirs), f"{what}: {len(ours)} outputs, expected {len(theirs)}"
         for i, (o, t) in enumerate(zip(ours, theirs)):
+            if isinstance(o, hl.Tensor):
+                assert o.device == hl.device(device), f"{what} output {i} is on {o.device}"
             assert_close(o, t, rtol, atol, f"{what} output {i}")
 
 
@@ -120,22 +135,24 @@ def test_samples_cover_non_contiguous_and_broadcast_inputs() -> None:
 
 
 # --- first derivatives ------------------------------------------------------------------------------
-def _gradients(lib, info: OpInfo, sample: Sample, dtype: str, create_graph: bool = False):
-    args, kwargs, leaves = build(sample, lib, info, grad=True)
+def _gradients(lib, info: OpInfo, sample: Sample, dtype: str, create_graph: bool = False,
+               device: str = "cpu"):
+    args, kwargs, leaves = build(sample, lib, info, grad=True, device=device)
     outputs = differentiable(flat((info.op if lib is hl else info.ref)(*args, **kwargs)))
     rng = np.random.default_rng(7)
-    seeds = [lib.from_numpy(rng.standard_normal(tuple(o.shape)).astype(dtype)) for o in outputs]
+    seeds = [on_device(rng.standard_normal(tuple(o.shape)).astype(dtype), lib, device)
+             for o in outputs]
     grads = lib.autograd.grad(outputs, leaves, seeds, allow_unused=True,
                               create_graph=create_graph) if outputs else [None] * len(leaves)
     return leaves, outputs, list(grads)
 
 
 @pytest.mark.parametrize("info, dtype", _params(lambda i: i.differentiable, lambda i: FLOATS))
-def test_gradients_match_torch(info: OpInfo, dtype: str) -> None:
+def test_gradients_match_torch(info: OpInfo, dtype: str, device: str) -> None:
     rtol, atol = tolerances(info, dtype, scale=10.0)
     for sample in samples_of(info, dtype):
-        what = f"{info.name}[{sample.desc}] {dtype} gradient"
-        ours_leaves, ours_out, ours = _gradients(hl, info, sample, dtype)
+        what = f"{info.name}[{sample.desc}] {dtype} gradient on {device}"
+        ours_leaves, ours_out, ours = _gradients(hl, info, sample, dtype, device=device)
         theirs_leaves, theirs_out, theirs = _gradients(torch, info, sample, dtype)
         assert len(ours_out) == len(theirs_out), f"{what}: differentiable outputs differ"
         for out in ours_out:  # a recorded op, or an input returned as is (contiguous())
@@ -146,6 +163,7 @@ def test_gradients_match_torch(info: OpInfo, dtype: str) -> None:
                 t = torch.zeros_like(theirs_leaves[i])
             if o is None:
                 o = hl.zeros_like(leaf)
+            assert o.device == leaf.device, f"{what} w.r.t. input {i} is on {o.device}"
             assert_close(o, t, rtol, atol, f"{what} w.r.t. input {i}")
 
 

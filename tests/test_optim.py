@@ -34,12 +34,13 @@ def _data(seed: int = 0) -> dict[str, np.ndarray]:
             "u": rng.standard_normal(3)}
 
 
-def _params(lib, data: dict, dtype: str) -> list:
-    return [lib.tensor(data[k].astype(dtype), requires_grad=True) for k in ("W", "b", "u")]
+def _params(lib, data: dict, dtype: str, device: str = "cpu") -> list:
+    return [lib.tensor(data[k].astype(dtype), requires_grad=True, device=device)
+            for k in ("W", "b", "u")]
 
 
 def _loss(lib, data: dict, W, b, dtype: str, sign: float = 1.0):
-    X, Y = (lib.tensor(data[k].astype(dtype)) for k in ("X", "Y"))
+    X, Y = (lib.tensor(data[k].astype(dtype), device=W.device) for k in ("X", "Y"))
     logp = (X @ W + b).log_softmax(dim=1)
     return sign * -(Y * logp).sum(dim=1).mean()
 
@@ -50,11 +51,13 @@ def _groups(params: list, lr: float) -> list[dict]:
 
 
 def _train(lib_name: str, cls: str, kwargs: dict, dtype: str, steps: int = STEPS,
-           params: list | None = None, optimizer=None, closure: bool = False):
+           params: list | None = None, optimizer=None, closure: bool = False,
+           device: str = "cpu"):
     """Run ``steps`` updates; return the parameters after each step, the params and optimizer."""
     lib, lib_optim = LIBS[lib_name]
     data = _data()
-    params = params if params is not None else _params(lib, data, dtype)
+    params = params if params is not None else _params(lib, data, dtype,
+                                                       device if lib is hl else "cpu")
     if optimizer is None:
         optimizer = getattr(lib_optim, cls)(_groups(params, kwargs.get("lr", 0.01)), **kwargs)
     sign = -1.0 if kwargs.get("maximize") else 1.0
@@ -73,7 +76,7 @@ def _train(lib_name: str, cls: str, kwargs: dict, dtype: str, steps: int = STEPS
         else:
             compute_loss()
             optimizer.step()
-        trajectory.append(np.concatenate([p.detach().numpy().ravel() for p in params]))
+        trajectory.append(np.concatenate([p.detach().cpu().numpy().ravel() for p in params]))
     return np.stack(trajectory), params, optimizer
 
 
@@ -114,15 +117,17 @@ def test_trajectory_float64_matches_torch(cls, kwargs):
 
 
 @pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=IDS)
-def test_trajectory_float32_matches_torch(cls, kwargs):
-    ours, params, optimizer = _train("hl", cls, kwargs, "float32")
+def test_trajectory_float32_matches_torch(cls, kwargs, device):
+    ours, params, optimizer = _train("hl", cls, kwargs, "float32", device=device)
     theirs, _, _ = _train("torch", cls, kwargs, "float32")
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
     assert ours.dtype == np.float32
     for p in params:
-        assert p.dtype == hl.float32
+        assert p.dtype == hl.float32 and p.device == hl.device(device)
         for key, value in optimizer.state.get(p, {}).items():
             assert value.dtype == hl.float32, key
+            if value.ndim:  # the moments live beside the parameter; a 0-d step may be a number
+                assert value.device == p.device, key
 
 
 def test_the_problem_moves_the_parameters():

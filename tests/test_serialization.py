@@ -270,3 +270,44 @@ def test_new_file_gets_normal_permissions(tmp_path):
     os.umask(umask)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
     assert serialization.load(path) == 1
+
+
+# --- devices -------------------------------------------------------------------------------------
+def test_save_from_the_device_and_load_back_there(tmp_path, device):
+    path = tmp_path / "model.hlpt"
+    model = hl.nn.Linear(3, 2).to(device)
+    hl.save({"state": model.state_dict(), "x": hl.arange(4, device=device)}, path)
+    loaded = hl.load(path)
+    assert loaded["x"].device == hl.device(device) and loaded["x"].tolist() == [0, 1, 2, 3]
+    for key, value in model.state_dict().items():
+        assert loaded["state"][key].device == value.device
+        assert loaded["state"][key].tolist() == value.tolist()
+
+
+@pytest.mark.parametrize("form", ["str", "device", "dict", "lambda", "lambda to cuda", "None"])
+def test_map_location_in_every_pytorch_form(tmp_path, form, cuda_backend):
+    path = tmp_path / "gpu.hlpt"
+    hl.save({"w": hl.tensor([1.0, 2.0], device="cuda")}, path)
+    location, expected = {
+        "str": ("cpu", "cpu"), "device": (hl.device("cpu"), "cpu"),
+        "dict": ({"cuda:0": "cpu"}, "cpu"), "lambda": (lambda storage, loc: storage, "cpu"),
+        "lambda to cuda": (lambda storage, loc: storage.cuda(0), "cuda:0"),
+        "None": (None, "cuda:0"),
+    }[form]
+    w = hl.load(path, map_location=location)["w"]
+    assert w.device == hl.device(expected) and w.tolist() == [1.0, 2.0]
+    module = hl.nn.Linear(2, 1)
+    module.load_state_dict(hl.load(_saved_state(tmp_path, module), map_location=location))
+
+
+def _saved_state(tmp_path, module):
+    path = tmp_path / "state.hlpt"
+    hl.save({k: v.cuda() for k, v in module.state_dict().items()}, path)
+    return path
+
+
+def test_map_location_function_must_return_a_tensor(tmp_path):
+    path = tmp_path / "x.hlpt"
+    hl.save({"x": hl.ones(1)}, path)
+    with pytest.raises(RuntimeError, match="map_location returned str"):
+        hl.load(path, map_location=lambda storage, loc: "cpu")

@@ -59,10 +59,15 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     if retain_graph is None:
         retain_graph = create_graph
     roots = [edge_of(out) for out in outputs]
-    if inputs is not None:
-        _accumulate_only_into(_as_tuple(inputs), roots, grads, retain_graph, create_graph)
-        return
-    run_backward(roots, grads, retain_graph, create_graph)
+    try:
+        if inputs is not None:
+            _accumulate_only_into(_as_tuple(inputs), roots, grads, retain_graph, create_graph)
+            return
+        run_backward(roots, grads, retain_graph, create_graph)
+    except MemoryError as exc:  # a GPU allocation that did not fit: PyTorch's error
+        from .. import cuda
+
+        raise cuda.out_of_memory(exc) from None
 
 
 def _accumulate_only_into(inputs: tuple, roots, grads, retain_graph, create_graph) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 from .. import _device
 from .._tensor import Tensor
 from .process_group import ProcessGroup, resolve
-from .work import Work
+from .work import Work, poll_until_done
 
 
 class RedOpType(enum.IntEnum):
@@ -40,13 +40,24 @@ class ReduceOp:
     MAX = RedOpType.MAX
 
 
+_MPI_OPS: dict = {}  # (op, is_bool) -> MPI.Op, filled on first use
+
+
 def mpi_op(op: RedOpType, dtype: np.dtype):
     """The MPI operation for ``op`` on ``dtype`` (bool: SUM/MAX are OR, PRODUCT/MIN are AND)."""
+    key = (op, dtype == np.bool_)
+    found = _MPI_OPS.get(key)
+    if found is None:
+        found = _MPI_OPS[key] = _lookup_mpi_op(*key)
+    return found
+
+
+def _lookup_mpi_op(op: RedOpType, is_bool: bool):
     from mpi4py import MPI
 
     if op not in RedOpType.__members__.values():
         raise ValueError(f"Unknown ReduceOp: {op!r}")
-    if dtype == np.bool_:
+    if is_bool:
         return MPI.LOR if op in (RedOpType.SUM, RedOpType.MAX, RedOpType.AVG) else MPI.LAND
     return {RedOpType.SUM: MPI.SUM, RedOpType.AVG: MPI.SUM, RedOpType.PRODUCT: MPI.PROD,
             RedOpType.MIN: MPI.MIN, RedOpType.MAX: MPI.MAX}[op]
@@ -107,6 +118,16 @@ def _mpi():
     return MPI
 
 
+_IN_PLACE = None
+
+
+def _in_place():
+    global _IN_PLACE
+    if _IN_PLACE is None:
+        _IN_PLACE = _mpi().IN_PLACE
+    return _IN_PLACE
+
+
 # --- collectives ---------------------------------------------------------------------------
 def all_reduce(tensor: Tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
     """Reduce ``tensor`` over all ranks of the group; every rank gets the result, in place."""
@@ -117,13 +138,18 @@ def all_reduce(tensor: Tensor, op=ReduceOp.SUM, group=None, async_op: bool = Fal
     if uses_nccl(pg, tensor):
         return pg.nccl().all_reduce(tensor, op, async_op)
     array = host_buffer(tensor)
-    request = pg.comm.Iallreduce(_mpi().IN_PLACE, array, op=mpi_op(op, array.dtype))
+    request = pg.comm.Iallreduce(_in_place(), array, op=mpi_op(op, array.dtype))
 
     def finish() -> None:
         divide_for_average(array, op, pg.size())
         write_back(tensor, array)
 
-    return launch(pg, "all_reduce", [request], finish, async_op)
+    if async_op:
+        return launch(pg, "all_reduce", [request], finish, async_op)
+    seconds = pg.timeout_seconds  # the common blocking call, without a Work object
+    poll_until_done(request.Test, seconds, lambda: pg.describe_timeout("all_reduce", seconds))
+    finish()
+    return None
 
 
 def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):

@@ -134,6 +134,7 @@ class _World:
     def __init__(self) -> None:
         self.default: ProcessGroup | None = None
         self.previous_excepthook = None
+        self.rank_pid = None  # the rank's own process (not a DataLoader worker forked from it)
 
 
 WORLD = _World()
@@ -342,6 +343,7 @@ def get_process_group_ranks(group) -> list[int]:
 def install_abort_on_exception() -> None:
     """Make an uncaught exception print this rank's traceback and ``MPI_Abort`` the job (plain
     mpi4py would leave the other ranks blocked in their next collective forever)."""
+    WORLD.rank_pid = os.getpid()
     if sys.excepthook is not abort_on_exception:
         WORLD.previous_excepthook = sys.excepthook
         sys.excepthook = abort_on_exception
@@ -355,7 +357,8 @@ def restore_excepthook() -> None:
 def abort_on_exception(kind, value, tb) -> None:
     from mpi4py import MPI
 
-    if not MPI.Is_initialized() or MPI.Is_finalized() or MPI.COMM_WORLD.Get_size() == 1:
+    forked = os.getpid() != WORLD.rank_pid
+    if forked or not MPI.Is_initialized() or MPI.Is_finalized() or MPI.COMM_WORLD.Get_size() == 1:
         sys.__excepthook__(kind, value, tb)
         return
     rank, size = MPI.COMM_WORLD.Get_rank(), MPI.COMM_WORLD.Get_size()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Callable, Sequence
 
-SPIN_SECONDS = 2e-4  # busy-poll this long first (small messages finish in microseconds)
-MAX_SLEEP = 1e-3     # then sleep between polls, at most this long
+SPIN_SECONDS = 0.05  # poll without pause this long: MPI progresses only while it is polled
+MAX_SLEEP = 2e-4     # then pause between polls, at most this long (a long wait, e.g. a barrier)
 
 
 class DistTimeoutError(RuntimeError):
@@ -19,11 +19,15 @@ class DistTimeoutError(RuntimeError):
 
 
 def poll_until_done(test: Callable[[], bool], timeout: float, describe: Callable[[], str]) -> None:
-    """Call ``test()`` until it returns True; raise ``DistTimeoutError`` after ``timeout`` s."""
+    """Call ``test()`` until it returns True; raise ``DistTimeoutError`` after ``timeout`` s.
+
+    A non-blocking MPI operation advances only inside MPI calls, so the first
+    ``SPIN_SECONDS`` poll back to back (as ``MPI_Wait`` would); a longer wait pauses briefly
+    between polls so that it does not take a core from the ranks still computing."""
     if test():
         return
     start = time.monotonic()
-    spin_until, deadline, pause = start + SPIN_SECONDS, start + timeout, 1e-5
+    spin_until, deadline, pause = start + SPIN_SECONDS, start + timeout, 1e-6
     while not test():
         now = time.monotonic()
         if now > deadline:
@@ -44,7 +48,9 @@ class Work:
         self._group = group
         self._name = name
         self._finish = finish
-        self._test = test or self._test_requests
+        if test is None:
+            test = self._requests[0].Test if len(self._requests) == 1 else self._test_requests
+        self._test = test
         self._done = False
         self.result_value = None
 

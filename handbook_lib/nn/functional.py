@@ -9,6 +9,7 @@ from __future__ import annotations
 from .._tensor import Tensor
 from ..ops import activation as _act
 from ..ops.activation import gelu, softplus
+from ..ops.attention import scaled_dot_product_attention
 from ..ops._util import inplace as _inplace
 from ..ops.elementwise import relu as _relu
 from ..ops.elementwise import sigmoid, tanh
@@ -92,7 +93,7 @@ __all__ = [
     "relu6", "silu", "logsigmoid", "softmax", "log_softmax", "normalize", "one_hot",
     "linear", "bilinear", "embedding", "dropout", "dropout2d", "pad", "batch_norm", "layer_norm",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "scaled_dot_product_attention",
 ]
 
 # --- convolution, pooling and upsampling (handbook_lib/ops/conv.py, ops/pooling.py) -----------

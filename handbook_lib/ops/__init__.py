@@ -8,6 +8,7 @@ from .._tensor import Tensor
 from . import arithmetic as A
 from . import conversion as C
 from . import creation as K
+from . import diagonal as D
 from . import elementwise as E
 from . import indexing as I
 from . import linalg as L
@@ -76,6 +77,7 @@ METHODS = {
     **{name: getattr(I, name) for name in (
         "select", "gather", "scatter", "scatter_add", "scatter_", "scatter_add_", "index_select",
         "index_add", "masked_select", "nonzero", "take", "tril", "triu")},
+    "diagonal": D.diagonal, "diag": D.diag,
     # linear algebra
     "matmul": L.matmul, "mm": L.mm, "bmm": L.bmm, "mv": L.mv, "dot": L.dot, "inner": L.inner,
     "outer": L.outer, "ger": L.outer, "addmm": L.addmm,

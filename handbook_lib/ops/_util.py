@@ -76,12 +76,13 @@ def _python_scalar(x):
 
 
 def check_same_device(*tensors: Tensor) -> None:
+    """PyTorch's error when tensors (None and numbers are skipped) are on different devices."""
     devices = {t.device for t in tensors if isinstance(t, Tensor)}
     if len(devices) > 1:
-        names = ", ".join(sorted(str(d) for d in devices))
+        first, second = sorted(devices, key=lambda d: (d.type == "cpu", str(d)))[:2]
         raise RuntimeError(
             "Expected all tensors to be on the same device, but found at least two devices, "
-            f"{names}! Move them with .to(device) first."
+            f"{first} and {second}!"
         )
 
 
@@ -103,11 +104,17 @@ def shape_of(x) -> tuple:
     return tuple(x._data.shape) if isinstance(x, Tensor) else ()
 
 
-def apply_binary(ufunc: Callable, a, b):
-    """``ufunc(a, b)`` on the operands' arrays, with PyTorch's broadcasting error."""
+def apply_binary(kernel: "str | Callable", a, b):
+    """``xp.<kernel>(a, b)`` on the operands' arrays, with PyTorch's broadcasting error.
+
+    ``kernel`` names a ufunc of the array module (``"add"``), or is a function
+    ``kernel(xp, a, b)``; ``xp`` is numpy or cupy, whichever holds the operands."""
     ad, bd = operand_arrays(a, b)
+    xp = _device.xp_of(ad, bd)
     try:
-        return ufunc(ad, bd)
+        if kernel.__class__ is str:
+            return getattr(xp, kernel)(ad, bd)
+        return kernel(xp, ad, bd)
     except ValueError:
         raise broadcast_error(shape_of(a), shape_of(b)) from None
 
@@ -186,12 +193,17 @@ def write_into(target: Tensor, data) -> None:
             ) from None
         raise RuntimeError(
             f"output with shape {list(target.shape)} doesn't match the broadcast shape "
-            f"{list(np.broadcast_shapes(target._data.shape, np.shape(data)))}"
-            if _broadcasts(target._data.shape, np.shape(data))
+            f"{list(np.broadcast_shapes(target._data.shape, _shape(data)))}"
+            if _broadcasts(target._data.shape, _shape(data))
             else f"The size of tensor a ({list(target.shape)}) must match the size of tensor b "
-                 f"({list(np.shape(data))})"
+                 f"({list(_shape(data))})"
         ) from None
     target._version_counter[0] += 1
+
+
+def _shape(data) -> tuple:
+    """The shape of an array or a Python number (``()``), without touching the data."""
+    return tuple(getattr(data, "shape", ()))
 
 
 def _broadcasts(a: tuple, b: tuple) -> bool:
@@ -238,6 +250,9 @@ def write_out(result: Tensor, out: Tensor | None) -> Tensor:
             "out=... arguments don't support automatic differentiation, but one of the arguments "
             "requires grad."
         )
+    if out._data.__class__ is not result._data.__class__ or out.device != result.device:
+        raise RuntimeError(f"Expected out tensor to have device {result.device}, but got "
+                           f"{out.device} instead")
     if out._data.shape != result._data.shape:
         out._data = result._data.astype(out._data.dtype)
         out._version_counter[0] += 1
@@ -252,7 +267,14 @@ def size_args(size: Sequence) -> tuple:
         size = size[0]
     elif len(size) == 1 and isinstance(size[0], Tensor):
         size = size[0].tolist()
+    for position, s in enumerate(size):
+        if not isinstance(s, (int, np.integer)) and not (isinstance(s, Tensor) and s.numel() == 1
+                                                          and s._data.dtype.kind in "iu"):
+            raise TypeError(f"argument 'size' must be tuple of ints, but found element of type "
+                            f"{type(s).__name__} at pos {position}")
     shape = tuple(int(s) for s in size)
-    if any(s < 0 for s in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    negative = [s for s in shape if s < 0]
+    if negative:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative[0]}: "
+                           f"{list(shape)}")
     return shape

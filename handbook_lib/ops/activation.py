@@ -1,6 +1,6 @@
 """Activation functions beyond the core's ``relu``/``sigmoid``/``tanh``.
 
-Each has a numpy forward and a backward written with tensor ops (differentiable again).
+Each has a forward on its input's array module (numpy or cupy, from ``xp_of``) and a backward written with tensor ops (differentiable again).
 """
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ._util import record, wrap
@@ -31,7 +32,7 @@ class LeakyReluBackward0(Node):
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, ``negative_slope`` · x otherwise."""
     x = _float_data(input, "leaky_relu")
-    data = np.where(x > 0, x, x * x.dtype.type(negative_slope))
+    data = xp_of(x).where(x > 0, x, x * x.dtype.type(negative_slope))
     return record(wrap(data), LeakyReluBackward0, (input,), saved=(input,),
                   negative_slope=negative_slope)
 
@@ -45,8 +46,8 @@ class EluBackward0(Node):
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     """x for x > 0, α(eˣ − 1) otherwise."""
     x = _float_data(input, "elu")
-    with np.errstate(over="ignore"):
-        data = np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(np.minimum(x, 0)))
+    xp = xp_of(x)
+    data = xp.where(x > 0, x, x.dtype.type(alpha) * xp.expm1(xp.minimum(x, 0)))
     return record(wrap(data), EluBackward0, (input,), saved=(input,), alpha=alpha)
 
 
@@ -72,7 +73,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate}")
     x = _float_data(input, "gelu")
     if approximate == "tanh":
-        data = 0.5 * x * (1 + np.tanh(x.dtype.type(_SQRT_2_OVER_PI) * (x + 0.044715 * x ** 3)))
+        data = 0.5 * x * (1 + xp_of(x).tanh(x.dtype.type(_SQRT_2_OVER_PI) * (x + 0.044715 * x ** 3)))
     else:
         data = x * 0.5 * (1 + erf(wrap(x * x.dtype.type(1 / math.sqrt(2.0))))._data)
     return record(wrap(data.astype(x.dtype, copy=False)), GeluBackward0, (input,),
@@ -90,8 +91,9 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     """(1/β) log(1 + e^{βx}); linear (x) where βx > ``threshold``, for numerical stability."""
     x = _float_data(input, "softplus")
     scaled = x * x.dtype.type(beta)
-    smooth = (np.logaddexp(0, scaled) / x.dtype.type(beta)).astype(x.dtype, copy=False)
-    data = np.where(scaled > threshold, x, smooth)
+    xp = xp_of(x)
+    smooth = (xp.logaddexp(0, scaled) / x.dtype.type(beta)).astype(x.dtype, copy=False)
+    data = xp.where(scaled > threshold, x, smooth)
     return record(wrap(data), SoftplusBackward0, (input,), saved=(input,), beta=beta,
                   threshold=threshold)
 
@@ -105,7 +107,7 @@ class HardtanhBackward0(Node):
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clipped to [min_val, max_val] (gradient 0 outside)."""
     x = _float_data(input, "hardtanh")
-    return record(wrap(np.clip(x, min_val, max_val)), HardtanhBackward0, (input,),
+    return record(wrap(xp_of(x).clip(x, min_val, max_val)), HardtanhBackward0, (input,),
                   saved=(input,), min_val=min_val, max_val=max_val)
 
 

@@ -6,12 +6,15 @@ input's shape by the engine.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _dtype
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
-from ._util import (OUTPUT, apply_binary, inplace, is_tensor, operand_arrays, record,
+from ._util import (OUTPUT, _shape, apply_binary, check_same_device, inplace, is_tensor, operand_arrays, record,
                     requires_graph, write_into, write_out, wrap)
 
 
@@ -29,7 +32,7 @@ def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     """``input + alpha * other``."""
     if alpha != 1:
         other = other * alpha
-    result = wrap(apply_binary(np.add, input, other))
+    result = wrap(apply_binary("add", input, other))
     if requires_graph(input, other):
         record(result, AddBackward0, _inputs(input, other))
     return write_out(result, out)
@@ -42,12 +45,29 @@ class SubBackward0(Node):
 
 def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     """``input - alpha * other``."""
+    _refuse_bool_subtraction(input, other)
     if alpha != 1:
         other = other * alpha
-    result = wrap(apply_binary(np.subtract, input, other))
+    result = wrap(apply_binary("subtract", input, other))
     if requires_graph(input, other):
         record(result, SubBackward0, _inputs(input, other))
     return write_out(result, out)
+
+
+def _is_bool_tensor(x) -> bool:
+    return isinstance(x, Tensor) and x._data.dtype.kind == "b"
+
+
+def _refuse_bool_subtraction(input, other) -> None:
+    """PyTorch's error for ``-`` on bool tensors (it has no meaning; ^ or ~ is what was meant)."""
+    if not (_is_bool_tensor(input) or _is_bool_tensor(other)):
+        return
+    if all(_is_bool_tensor(x) or isinstance(x, bool) for x in (input, other)):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                       "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                       "operator instead.")
 
 
 def rsub(input, other, *, alpha=1) -> Tensor:
@@ -63,7 +83,7 @@ class MulBackward0(Node):
 
 
 def mul(input, other, *, out: Tensor | None = None) -> Tensor:
-    result = wrap(apply_binary(np.multiply, input, other))
+    result = wrap(apply_binary("multiply", input, other))
     if requires_graph(input, other):
         record(result, MulBackward0, _inputs(input, other), saved=(input, other))
     return write_out(result, out)
@@ -84,7 +104,7 @@ def div(input, other, *, rounding_mode: str | None = None, out: Tensor | None = 
         return write_out(_rounded_div(input, other, rounding_mode), out)
     if not _is_floating(input) and not _is_floating(other):
         input, other = _to_default_float(input), _to_default_float(other)
-    result = wrap(apply_binary(np.true_divide, input, other))
+    result = wrap(apply_binary("true_divide", input, other))
     if requires_graph(input, other):
         record(result, DivBackward0, _inputs(input, other), saved=(input, other))
     return write_out(result, out)
@@ -101,14 +121,29 @@ def _to_default_float(x):
     return x.to(get_default_dtype()) if is_tensor(x) else float(x)
 
 
+def _is_integral(x) -> bool:
+    """True for an integer/bool array or Python int (after operand promotion)."""
+    return x.dtype.kind in "biu" if hasattr(x, "dtype") else isinstance(x, int)
+
+
+def _check_integer_divisor(ad, bd) -> None:
+    """Integer division by zero has no answer: PyTorch raises (numpy would give 0)."""
+    if _is_integral(ad) and _is_integral(bd) and bool((bd == 0).any()
+                                                       if hasattr(bd, "any") else bd == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
 def _rounded_div(input, other, mode: str) -> Tensor:
     ad, bd = operand_arrays(input, other)
+    xp = xp_of(ad, bd)
+    if mode in ("floor", "trunc"):
+        _check_integer_divisor(ad, bd)
     if mode == "floor":
-        if np.result_type(ad, bd).kind == "f":
-            return wrap(np.floor(apply_binary(np.true_divide, input, other)))
-        return wrap(np.floor_divide(ad, bd))
+        if _dtype.result_type(ad, bd).kind == "f":
+            return wrap(xp.floor(apply_binary("true_divide", input, other)))
+        return wrap(xp.floor_divide(ad, bd))
     if mode == "trunc":
-        return wrap(np.trunc(np.true_divide(ad, bd)).astype(np.result_type(ad, bd)))
+        return wrap(xp.trunc(xp.true_divide(ad, bd)).astype(_dtype.result_type(ad, bd)))
     raise ValueError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'"
     )
@@ -124,7 +159,8 @@ def true_divide(input, other) -> Tensor:
 
 def remainder(input, other) -> Tensor:
     """Python-style modulus (the sign follows the divisor); gradient 1 w.r.t. ``input``."""
-    result = wrap(apply_binary(np.remainder, input, other))
+    _check_integer_divisor(*operand_arrays(input, other))
+    result = wrap(apply_binary("remainder", input, other))
     return record(result, RemainderBackward0, _inputs(input, other), saved=(input, other))
 
 
@@ -166,7 +202,7 @@ class PowBackward2(Node):
 
     def backward(self, grad):
         (out,) = self.saved_tensors
-        return None, grad * out * float(np.log(self.base))
+        return None, grad * out * math.log(self.base)
 
 
 def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:
@@ -185,12 +221,16 @@ def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:
     return write_out(result, out)
 
 
-def _power(a, b):
-    """numpy's power, but integers to negative powers follow PyTorch (an error)."""
-    if getattr(a, "dtype", None) is not None and a.dtype.kind in "iu" and np.any(np.asarray(b) < 0):
+def _power(xp, a, b):
+    """The array module's power, but integers to negative powers follow PyTorch (an error).
+
+    A tensor exponent is checked on its device: ``bool(...)`` reads one flag back (a host sync,
+    paid only for integer bases, as PyTorch does)."""
+    if getattr(a, "dtype", None) is not None and a.dtype.kind in "iu" and (
+            bool((b < 0).any()) if hasattr(b, "dtype") else b < 0):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.power(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):  # numpy warns, PyTorch does not
+        return xp.power(a, b)
 
 
 def square(input: Tensor) -> Tensor:
@@ -198,51 +238,51 @@ def square(input: Tensor) -> Tensor:
 
 
 # --- comparisons and logic (no gradient) -----------------------------------------------------------
-def _comparison(ufunc):
+def _comparison(ufunc: str):
     def compare(input, other, *, out: Tensor | None = None) -> Tensor:
         return write_out(wrap(apply_binary(ufunc, input, other)), out)
 
-    compare.__name__ = ufunc.__name__
-    compare.__doc__ = f"Elementwise ``{ufunc.__name__}``; a bool tensor, no gradient."
+    compare.__name__ = ufunc
+    compare.__doc__ = f"Elementwise ``{ufunc}``; a bool tensor, no gradient."
     return compare
 
 
-eq = _comparison(np.equal)
-ne = _comparison(np.not_equal)
-lt = _comparison(np.less)
-le = _comparison(np.less_equal)
-gt = _comparison(np.greater)
-ge = _comparison(np.greater_equal)
-logical_and = _comparison(np.logical_and)
-logical_or = _comparison(np.logical_or)
-logical_xor = _comparison(np.logical_xor)
+eq = _comparison("equal")
+ne = _comparison("not_equal")
+lt = _comparison("less")
+le = _comparison("less_equal")
+gt = _comparison("greater")
+ge = _comparison("greater_equal")
+logical_and = _comparison("logical_and")
+logical_or = _comparison("logical_or")
+logical_xor = _comparison("logical_xor")
 
 
-def _bitwise(ufunc):
+def _bitwise(ufunc: str):
     def op(input, other) -> Tensor:
         ad, bd = operand_arrays(input, other)
         for x in (ad, bd):
             if getattr(x, "dtype", np.dtype(int)).kind == "f" or isinstance(x, float):
-                raise TypeError(f"{ufunc.__name__} is only supported for integer and bool tensors")
+                raise TypeError(f"{ufunc} is only supported for integer and bool tensors")
         return wrap(apply_binary(ufunc, input, other))
 
-    op.__name__ = ufunc.__name__
+    op.__name__ = ufunc
     return op
 
 
-bitwise_and = _bitwise(np.bitwise_and)
-bitwise_or = _bitwise(np.bitwise_or)
-bitwise_xor = _bitwise(np.bitwise_xor)
+bitwise_and = _bitwise("bitwise_and")
+bitwise_or = _bitwise("bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor")
 
 
 def logical_not(input: Tensor) -> Tensor:
-    return wrap(np.logical_not(input._data))
+    return wrap(xp_of(input).logical_not(input._data))
 
 
 def bitwise_not(input: Tensor) -> Tensor:
     if input._data.dtype.kind == "f":
         raise TypeError("bitwise_not is only supported for integer and bool tensors")
-    return wrap(np.invert(input._data))
+    return wrap(xp_of(input).invert(input._data))
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
@@ -252,13 +292,15 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,
              equal_nan: bool = False) -> bool:
-    return bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    check_same_device(input, other)
+    xp = xp_of(input, other)
+    return bool(xp.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(input: Tensor, other, rtol: float = 1e-5, atol: float = 1e-8,
             equal_nan: bool = False) -> Tensor:
     ad, bd = operand_arrays(input, other)
-    return wrap(np.isclose(ad, bd, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return wrap(xp_of(ad, bd).isclose(ad, bd, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 # --- maximum / minimum ------------------------------------------------------------------------------
@@ -278,12 +320,12 @@ class MinimumBackward0(MaximumBackward0):
 
 
 def maximum(input: Tensor, other: Tensor) -> Tensor:
-    result = wrap(apply_binary(np.maximum, input, other))
+    result = wrap(apply_binary("maximum", input, other))
     return record(result, MaximumBackward0, (input, other), saved=(input, other), is_min=False)
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:
-    result = wrap(apply_binary(np.minimum, input, other))
+    result = wrap(apply_binary("minimum", input, other))
     return record(result, MinimumBackward0, (input, other), saved=(input, other), is_min=True)
 
 
@@ -303,19 +345,21 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
 
         return nonzero(condition, as_tuple=True)
     xd, yd = operand_arrays(input, other)
-    cond = condition._data if is_tensor(condition) else np.asarray(condition)
+    check_same_device(condition, input, other)
+    xp = xp_of(condition, xd, yd)
+    cond = condition._data if is_tensor(condition) else xp.asarray(condition)
     if cond.dtype.kind != "b":
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {cond.dtype.name}")
     try:
-        data = np.where(cond, xd, yd)
+        data = xp.where(cond, xd, yd)
         if not (is_tensor(input) or is_tensor(other)):  # two numbers: PyTorch's default dtype
             data = data.astype(_dtype.result_type(xd, yd), copy=False)
         result = wrap(data)
     except ValueError:
         raise RuntimeError(
-            f"shape mismatch in where: condition {list(np.shape(cond))}, input "
-            f"{list(np.shape(xd))}, other {list(np.shape(yd))} do not broadcast"
+            f"shape mismatch in where: condition {list(_shape(cond))}, input "
+            f"{list(_shape(xd))}, other {list(_shape(yd))} do not broadcast"
         ) from None
     if requires_graph(input, other):
         record(result, WhereBackward0, (None,) + _inputs(input, other),
@@ -340,7 +384,9 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         raise RuntimeError(
             f"The size of the mask {list(mask.shape)} must be broadcastable to the tensor "
             f"{list(input.shape)}") from None
-    data = np.where(mask._data, np.asarray(value, dtype=input._data.dtype), input._data)
+    check_same_device(input, mask)
+    fill = input._data.dtype.type(value)  # a scalar, so it works with either array module
+    data = xp_of(input).where(mask._data, fill, input._data)
     return record(wrap(data), MaskedFillBackward0, (input,), saved=(mask,))
 
 
@@ -373,7 +419,7 @@ def clamp(input: Tensor, min=None, max=None, *, out: Tensor | None = None) -> Te
         if max is not None:
             result = minimum(result, max if is_tensor(max) else _full_as(result, max))
         return write_out(result, out)
-    data = np.clip(input._data, min, max)
+    data = xp_of(input).clip(input._data, min, max)
     if data.dtype != input._data.dtype:
         data = data.astype(input._data.dtype)
     result = record(wrap(data), ClampBackward1, (input,), saved=(input,), low=min, high=max)
@@ -381,14 +427,14 @@ def clamp(input: Tensor, min=None, max=None, *, out: Tensor | None = None) -> Te
 
 
 def _full_as(like: Tensor, value) -> Tensor:
-    return wrap(np.full_like(like._data, value))
+    return wrap(xp_of(like).full_like(like._data, value))
 
 
 clip = clamp
 
 
 # --- in-place forms ---------------------------------------------------------------------------------
-def _fast_inplace(ufunc, out_of_place, takes_alpha: bool):
+def _fast_inplace(name: str, out_of_place, takes_alpha: bool):
     """``x.add_(y)``-style ops: write straight into the storage when no graph is recorded."""
 
     def op_(self: Tensor, other, *, alpha=1) -> Tensor:
@@ -396,6 +442,9 @@ def _fast_inplace(ufunc, out_of_place, takes_alpha: bool):
             kwargs = {"alpha": alpha} if takes_alpha else {}
             return inplace(self, out_of_place, other, **kwargs)
         od = other._data if is_tensor(other) else other
+        if is_tensor(other):
+            check_same_device(self, other)
+        ufunc = getattr(xp_of(self), name)
         if alpha != 1:
             od = od * alpha
         try:
@@ -406,14 +455,14 @@ def _fast_inplace(ufunc, out_of_place, takes_alpha: bool):
         self._version_counter[0] += 1
         return self
 
-    op_.__name__ = ufunc.__name__ + "_"
+    op_.__name__ = name + "_"
     return op_
 
 
-add_ = _fast_inplace(np.add, add, takes_alpha=True)
-sub_ = _fast_inplace(np.subtract, sub, takes_alpha=True)
-mul_ = _fast_inplace(np.multiply, mul, takes_alpha=False)
-div_ = _fast_inplace(np.true_divide, div, takes_alpha=False)
+add_ = _fast_inplace("add", add, takes_alpha=True)
+sub_ = _fast_inplace("subtract", sub, takes_alpha=True)
+mul_ = _fast_inplace("multiply", mul, takes_alpha=False)
+div_ = _fast_inplace("true_divide", div, takes_alpha=False)
 
 
 def pow_(self: Tensor, exponent) -> Tensor:

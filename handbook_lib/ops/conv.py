@@ -66,6 +66,12 @@ def _conv_pads(padding, kernel: tuple, stride: tuple, dilation: tuple) -> Pads:
     return tuple((p, p) for p in pads)
 
 
+def _check_kernel_size(kernel: tuple) -> None:
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                           f"{kernel[-2] if len(kernel) > 1 else 1} kernel_width: {kernel[-1]}")
+
+
 def _check_geometry(stride: tuple, dilation: tuple) -> None:
     if any(s <= 0 for s in stride):
         raise RuntimeError("non-positive stride is not supported")
@@ -167,17 +173,20 @@ def col2im(col, shape: tuple, stride: tuple, dilation: tuple):
 def channels_first(x):
     """(N, C, H, W) → contiguous (C, N·H·W): the layout of im2col's columns."""
     n, c = x.shape[:2]
-    return xp_of(x).ascontiguousarray(x.reshape(n, c, -1).transpose(1, 0, 2)).reshape(c, -1)
+    pixels = math.prod(x.shape[2:])  # explicit sizes: an empty batch has no -1 to infer
+    return xp_of(x).ascontiguousarray(x.reshape(n, c, pixels).transpose(1, 0, 2)).reshape(
+        c, n * pixels)
 
 
 def channels_first_batch_last(x):
     """(N, C, H, W) → contiguous (C, H·W·N): the layout :func:`col2im` takes."""
-    return xp_of(x).ascontiguousarray(x.transpose(1, 2, 3, 0)).reshape(x.shape[1], -1)
+    return xp_of(x).ascontiguousarray(x.transpose(1, 2, 3, 0)).reshape(
+        x.shape[1], math.prod(x.shape[2:]) * x.shape[0])
 
 
 def _grouped(matrix, groups: int):
     """A (rows, cols) matrix as ``groups`` blocks of rows: (groups, rows/groups, cols)."""
-    return matrix.reshape(groups, matrix.shape[0] // groups, -1)
+    return matrix.reshape(groups, matrix.shape[0] // groups, matrix.shape[1])
 
 
 def _matmul(a, b):
@@ -194,7 +203,7 @@ def conv_forward(x, weight, bias, stride: tuple, dilation: tuple, groups: int):
     col = im2col(x, (kh, kw), stride, dilation)
     ho, wo = col.shape[4:]
     product = _matmul(_grouped(weight.reshape(o, -1), groups),
-                      _grouped(col.reshape(-1, n * ho * wo), groups))
+                      _grouped(col.reshape(math.prod(col.shape[:3]), n * ho * wo), groups))
     return to_batch_first(product.reshape(o, n, ho, wo), bias), col
 
 
@@ -215,7 +224,7 @@ def grad_weight(grad_t, col, groups: int, shape: tuple):
     """``grad @ colᵀ`` per group (grad_t is (O, M), col (C·kh·kw, M)), computed as
     ``(col @ gradᵀ)ᵀ``: the long M axis is then contiguous in both operands, which OpenBLAS
     runs faster."""
-    g_col = _grouped(col.reshape(-1, grad_t.shape[1]), groups)
+    g_col = _grouped(col.reshape(math.prod(col.shape[:3]), grad_t.shape[1]), groups)
     product = _matmul(g_col, _grouped(grad_t, groups).transpose(0, 2, 1))
     return product.transpose(0, 2, 1).reshape(shape)
 
@@ -273,7 +282,8 @@ class ConvolutionBackward0(Node):
             gw = wrap(grad_weight(x_t, col, self.groups, w.shape).reshape(self.weight_shape))
         if needs_input:
             product = _matmul(_grouped(w.reshape(w.shape[0], -1), self.groups),
-                              _grouped(col.reshape(-1, math.prod(col.shape[3:])), self.groups))
+                              _grouped(col.reshape(math.prod(col.shape[:3]), math.prod(col.shape[3:])),
+                                       self.groups))
             gx = to_batch_first(product.reshape((w.shape[0],) + col.shape[3:]))
             gx = wrap(gx.reshape(self.input_shape))
         return gx, gw
@@ -306,6 +316,7 @@ def _convolution(name: str, input: Tensor, weight: Tensor, bias: Tensor | None, 
                  dilation, groups: int, spatial: int) -> Tensor:
     batched = _batched(name, input, spatial)
     kernel = tuple(weight.shape[2:])
+    _check_kernel_size(kernel)
     stride, dilation = _tuple(stride, "stride", spatial), _tuple(dilation, "dilation", spatial)
     _check_geometry(stride, dilation)
     pads = _conv_pads(padding, kernel, stride, dilation)

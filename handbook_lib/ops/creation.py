@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import _device, _dtype
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node, record
 from ..random import rng_of
@@ -66,9 +67,10 @@ def _to_array(data, dtype=None, device=None, copy: bool = True):
         array = data
         _dtype.from_numpy_dtype(array.dtype)  # a clear error for unsupported numpy dtypes
     elif isinstance(data, np.generic):
-        array = np.asarray(data)
+        array = np.asarray(data)  # host: a numpy scalar from the user
     else:
-        array = np.asarray(_plain(data), dtype=wanted or _infer_dtype(data))
+        # host: the user's lists and numbers, moved to the device below
+        array = np.asarray(_plain(data), dtype=wanted or _infer_dtype(data))  # host: user data
         copy = False
     if wanted is not None and array.dtype != wanted:
         array, copy = array.astype(wanted), False
@@ -109,10 +111,21 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _filled(fill, size: Sequence, dtype, device, requires_grad: bool, default=None) -> Tensor:
     shape = size_args(size)
     np_dtype = _np_dtype(dtype) or default or _dtype.get_default_dtype().np_dtype
-    xp = _device.as_device(device).xp
-    data = xp.full(shape, fill, dtype=np_dtype) if fill is not None else xp.empty(shape, np_dtype)
+    target = _device.as_device(device)
+    xp = target.xp
+    try:
+        data = xp.full(shape, fill, dtype=np_dtype) if fill is not None else xp.empty(shape,
+                                                                                      np_dtype)
+    except MemoryError as exc:  # a GPU allocation that does not fit: PyTorch's error
+        raise _cuda_out_of_memory(exc) from None
     result = wrap(data)
     return result.requires_grad_(True) if requires_grad else result
+
+
+def _cuda_out_of_memory(exc: MemoryError) -> Exception:
+    from .. import cuda
+
+    return cuda.out_of_memory(exc)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
@@ -202,13 +215,19 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None,
 
 
 # --- random -------------------------------------------------------------------------------------
-def _random(draw, size: Sequence, dtype, device, requires_grad: bool) -> Tensor:
-    """Draw on the CPU generator (same numbers on every device) and move to ``device``."""
+def _random(draw, size: Sequence, dtype, device, requires_grad: bool, generator=None) -> Tensor:
+    """``draw(rng, shape, dtype)`` with the generator's draws for ``device``: numpy's on the CPU,
+    cupy's on the GPU (drawn there, no copy; reproducible under ``manual_seed``)."""
     shape = size_args(size)
     np_dtype = _np_dtype(dtype) or _dtype.get_default_dtype().np_dtype
-    data = draw(shape, np_dtype)
-    data = data.astype(np_dtype, copy=False)
-    result = wrap(_device.move(data, _device.as_device(device)))
+    target = _device.as_device(device)
+    if target.type == "cpu":
+        data = draw(rng_of(generator), shape, np_dtype)
+    else:
+        cupy = _device.load_cupy()
+        with cupy.cuda.Device(target._index):
+            data = draw(rng_of(generator, cupy), shape, np_dtype)
+    result = wrap(data.astype(np_dtype, copy=False))
     return result.requires_grad_(True) if requires_grad else result
 
 
@@ -219,16 +238,14 @@ def _float_draw(np_dtype) -> np.dtype:
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1)."""
-    rng = rng_of(generator)
-    return _random(lambda s, d: rng.random(s, dtype=_float_draw(d)), size, dtype, device,
-                   requires_grad)
+    return _random(lambda rng, s, d: rng.random(s, dtype=_float_draw(d)), size, dtype, device,
+                   requires_grad, generator)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal."""
-    rng = rng_of(generator)
-    return _random(lambda s, d: rng.standard_normal(s, dtype=_float_draw(d)), size, dtype,
-                   device, requires_grad)
+    return _random(lambda rng, s, d: rng.standard_normal(s, dtype=_float_draw(d)), size, dtype,
+                   device, requires_grad, generator)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -241,54 +258,74 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
-    rng = rng_of(generator)
-    return _random(lambda s, d: rng.integers(low, high, s), tuple(size), dtype or np.int64,
-                   device, requires_grad)
+    return _random(lambda rng, s, d: rng.integers(low, high, s), tuple(size),
+                   dtype or np.int64, device, requires_grad, generator)
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
     """A random permutation of 0..n-1 (int64)."""
-    rng = rng_of(generator)
-    return _random(lambda s, d: rng.permutation(n), (n,), dtype or np.int64, device, False)
+    return _random(lambda rng, s, d: rng.permutation(n), (n,), dtype or np.int64, device, False,
+                   generator)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None) -> Tensor:
     """Normal samples; ``mean``/``std`` may be tensors (one sample per element) or numbers."""
-    rng = rng_of(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        from ._util import check_same_device
+
+        check_same_device(mean, std)
         mean_d = mean._data if isinstance(mean, Tensor) else mean
         std_d = std._data if isinstance(std, Tensor) else std
-        shape = np.broadcast_shapes(np.shape(mean_d), np.shape(std_d))
+        shape = np.broadcast_shapes(getattr(mean_d, "shape", ()), getattr(std_d, "shape", ()))
         like = mean if isinstance(mean, Tensor) else std
-        noise = rng.standard_normal(shape).astype(like._data.dtype)
-        return wrap(noise * std_d + mean_d)
-    return _random(lambda s, d: rng.normal(mean, std, s), size, dtype, device, False)
+        noise = rng_of(generator, xp_of(like)).standard_normal(shape)
+        return wrap(noise.astype(like._data.dtype) * std_d + mean_d)
+    return _random(lambda rng, s, d: rng.normal(mean, std, s), size, dtype, device, False,
+                   generator)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator=None) -> Tensor:
     """Indices drawn with probability proportional to the (non-negative) weights in each row."""
+    xp = xp_of(input)
     weights = input._data.astype(np.float64)
-    if np.any(weights < 0) or not np.all(np.isfinite(weights)):
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     rows = weights.reshape(-1, weights.shape[-1])
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
-    rng = rng_of(generator)
-    picks = []
-    for row in rows:
-        if row.sum() <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        picks.append(rng.choice(row.size, num_samples, replace=replacement, p=row / row.sum()))
-    result = np.asarray(picks, dtype=np.int64)
-    return wrap(result.reshape(weights.shape[:-1] + (num_samples,)))
+    totals = rows.sum(axis=1, keepdims=True)
+    # one read-back of two flags: the checks PyTorch makes too
+    if bool(((weights < 0) | ~xp.isfinite(weights)).any()):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if bool((totals <= 0).any()):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    picks = _multinomial_rows(rows / totals, num_samples, replacement,
+                              rng_of(generator, xp), xp)
+    return wrap(picks.reshape(weights.shape[:-1] + (num_samples,)))
+
+
+def _multinomial_rows(probs, num_samples: int, replacement: bool, rng, xp):
+    """Draws from each row of ``probs`` on its device: inverse-CDF sampling with replacement,
+    the Gumbel-top-k trick without (the k largest of log p + Gumbel noise are a sample without
+    replacement)."""
+    n, k = probs.shape
+    if xp is np:  # numpy's own sampler, row by row (the CPU's numbers stay what they were)
+        return np.asarray([rng.choice(k, num_samples, replace=replacement, p=row)  # host: CPU
+                           for row in probs], dtype=np.int64).reshape(n, num_samples)
+    if replacement:
+        cdf = xp.cumsum(probs, axis=1)
+        u = rng.random((n, num_samples), dtype=np.float64)
+        picks = (cdf[:, None, :] <= u[:, :, None]).sum(axis=2)
+        return xp.minimum(picks, k - 1).astype(np.int64)
+    gumbel = -xp.log(-xp.log(rng.random((n, k), dtype=np.float64) + 1e-300) + 1e-300)
+    keys = xp.where(probs > 0, xp.log(xp.maximum(probs, 1e-300)) + gumbel, -xp.inf)
+    return xp.argsort(-keys, axis=1)[:, :num_samples].astype(np.int64)
 
 
 def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
     """1 with probability ``input`` (or ``p``) elementwise, else 0; same dtype as ``input``."""
     prob = input._data if p is None else p
-    draws = rng_of(generator).random(input._data.shape)
+    draws = rng_of(generator, xp_of(input)).random(input._data.shape)
     return wrap((draws < prob).astype(input._data.dtype))
 
 
@@ -326,35 +363,43 @@ def _fill_with(self: Tensor, data) -> Tensor:
     from ._util import check_inplace, write_into
 
     recording = check_inplace(self)
-    write_into(self, _device.move(np.asarray(data), self.device))
+    write_into(self, data)
     if recording:  # the old history is cut: the values now come from the fill
         record(self, FillBackward0, (self,))
         self._output_nr = 0
     return self
 
 
+def _rng_for(tensor: Tensor, generator):
+    """The generator's draws for ``tensor``'s device."""
+    return rng_of(generator, xp_of(tensor))
+
+
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
-    draws = rng_of(generator).random(self._data.shape, dtype=_float_draw(self._data.dtype))
+    draws = _rng_for(self, generator).random(self._data.shape,
+                                             dtype=_float_draw(self._data.dtype))
     return _fill_with(self, draws * (b - a) + a)
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
-    draws = rng_of(generator).standard_normal(self._data.shape, dtype=_float_draw(self._data.dtype))
+    draws = _rng_for(self, generator).standard_normal(self._data.shape,
+                                                      dtype=_float_draw(self._data.dtype))
     return _fill_with(self, draws * std + mean)
 
 
 def bernoulli_(self: Tensor, p: float = 0.5, *, generator=None) -> Tensor:
-    return _fill_with(self, rng_of(generator).random(self._data.shape) < p)
+    return _fill_with(self, _rng_for(self, generator).random(self._data.shape) < p)
 
 
 def random_(self: Tensor, low: int = 0, high: int | None = None, *, generator=None) -> Tensor:
     if high is None:
         low, high = 0, low if low else 2**24
-    return _fill_with(self, rng_of(generator).integers(low, high, self._data.shape))
+    return _fill_with(self, _rng_for(self, generator).integers(low, high, self._data.shape))
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
-    return _fill_with(self, rng_of(generator).exponential(1.0 / lambd, self._data.shape))
+    return _fill_with(self, _rng_for(self, generator).exponential(1.0 / lambd,
+                                                                  self._data.shape))
 
 
 def fill_(self: Tensor, value) -> Tensor:

@@ -1,20 +1,23 @@
-"""Elementwise math on one tensor. Each op: a numpy forward and a backward written with tensor
-ops (so it can be differentiated again). Ops whose derivative is easiest from their result
+"""Elementwise math on one tensor. Each op: a forward on the array module of its input (numpy or
+cupy, from ``xp_of``) and a backward written with tensor ops (so it can be differentiated again). Ops whose derivative is easiest from their result
 (exp, tanh, sigmoid, sqrt) save the output instead of the input."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
-import numpy as np
-
+from .._device import special_functions, xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ._util import OUTPUT, inplace, record, wrap, write_out
 
 
-def _unary(name: str, forward: Callable, node_cls: type | None, save_output: bool = False,
-           float_only: bool = True) -> Callable:
-    """Build ``op(input, *, out=None)`` from a numpy ``forward`` and a backward node class."""
+def _unary(name: str, forward: "str | Callable", node_cls: type | None,
+           save_output: bool = False, float_only: bool = True) -> Callable:
+    """Build ``op(input, *, out=None)`` from a forward and a backward node class.
+
+    ``forward`` names a function of the array module (``"exp"``: ``xp.exp``) or is a function
+    ``forward(xp, data)``, run with numpy or cupy, whichever holds the input."""
 
     def op(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         data = input._data
@@ -22,7 +25,9 @@ def _unary(name: str, forward: Callable, node_cls: type | None, save_output: boo
             from .._dtype import get_default_dtype
 
             data = data.astype(get_default_dtype().np_dtype)
-        result = wrap(forward(data))  # inf/nan come silently (see the warning filter in __init__)
+        xp = xp_of(data)
+        # inf/nan come silently (see the warning filter in __init__)
+        result = wrap(getattr(xp, forward)(data) if forward.__class__ is str else forward(xp, data))
         if node_cls is not None:
             record(result, node_cls, (input,), saved=(OUTPUT if save_output else input,))
         return write_out(result, out)
@@ -64,13 +69,13 @@ class LogBackward0(Node):
 class Log2Backward0(Node):
     def backward(self, grad):
         (x,) = self.saved_tensors
-        return grad / (x * float(np.log(2.0)))
+        return grad / (x * math.log(2.0))
 
 
 class Log10Backward0(Node):
     def backward(self, grad):
         (x,) = self.saved_tensors
-        return grad / (x * float(np.log(10.0)))
+        return grad / (x * math.log(10.0))
 
 
 class Log1PBackward0(Node):
@@ -168,7 +173,7 @@ def threshold_backward(grad: Tensor, out: Tensor) -> Tensor:
 class ErfBackward0(Node):
     def backward(self, grad):
         (x,) = self.saved_tensors
-        return grad * (2.0 / np.sqrt(np.pi)) * exp(-x * x)
+        return grad * (2.0 / math.sqrt(math.pi)) * exp(-x * x)
 
 
 class ZeroGradBackward(Node):
@@ -178,68 +183,74 @@ class ZeroGradBackward(Node):
         return grad * 0
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def _sigmoid(xp, x):
     """1 / (1 + e^-x) without overflow warnings for large |x|."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-def _relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0)
+def _relu(xp, x):
+    return xp.maximum(x, 0)
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    """The error function, from scipy (numpy has none)."""
-    from scipy.special import erf as scipy_erf
-
-    return scipy_erf(x).astype(x.dtype, copy=False)
+def _erf(xp, x):
+    """The error function, from scipy.special or cupyx.scipy.special (numpy has none)."""
+    return special_functions(xp).erf(x).astype(x.dtype, copy=False)
 
 
-def _round(x: np.ndarray) -> np.ndarray:
-    return np.round(x)
+def _rsqrt(xp, x):
+    return 1 / xp.sqrt(x)
 
 
-neg = _unary("neg", np.negative, NegBackward0, float_only=False)
-abs = _unary("abs", np.abs, AbsBackward0, float_only=False)
-exp = _unary("exp", np.exp, ExpBackward0, save_output=True)
-expm1 = _unary("expm1", np.expm1, Expm1Backward0, save_output=True)
-log = _unary("log", np.log, LogBackward0)
-log2 = _unary("log2", np.log2, Log2Backward0)
-log10 = _unary("log10", np.log10, Log10Backward0)
-log1p = _unary("log1p", np.log1p, Log1PBackward0)
-sqrt = _unary("sqrt", np.sqrt, SqrtBackward0, save_output=True)
-rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), RsqrtBackward0, save_output=True)
-reciprocal = _unary("reciprocal", np.reciprocal, ReciprocalBackward0, save_output=True)
-sin = _unary("sin", np.sin, SinBackward0)
-cos = _unary("cos", np.cos, CosBackward0)
-tanh = _unary("tanh", np.tanh, TanhBackward0, save_output=True)
+def _negative(xp, x):
+    if x.dtype.kind == "b":
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you "
+                           "are trying to invert a mask, use the `~` or `logical_not()` operator "
+                           "instead.")
+    return xp.negative(x)
+
+
+neg = _unary("neg", _negative, NegBackward0, float_only=False)
+abs = _unary("abs", "abs", AbsBackward0, float_only=False)
+exp = _unary("exp", "exp", ExpBackward0, save_output=True)
+expm1 = _unary("expm1", "expm1", Expm1Backward0, save_output=True)
+log = _unary("log", "log", LogBackward0)
+log2 = _unary("log2", "log2", Log2Backward0)
+log10 = _unary("log10", "log10", Log10Backward0)
+log1p = _unary("log1p", "log1p", Log1PBackward0)
+sqrt = _unary("sqrt", "sqrt", SqrtBackward0, save_output=True)
+rsqrt = _unary("rsqrt", _rsqrt, RsqrtBackward0, save_output=True)
+reciprocal = _unary("reciprocal", "reciprocal", ReciprocalBackward0, save_output=True)
+sin = _unary("sin", "sin", SinBackward0)
+cos = _unary("cos", "cos", CosBackward0)
+tanh = _unary("tanh", "tanh", TanhBackward0, save_output=True)
 sigmoid = _unary("sigmoid", _sigmoid, SigmoidBackward0, save_output=True)
 relu = _unary("relu", _relu, ReluBackward0, save_output=True, float_only=False)
 erf = _unary("erf", _erf, ErfBackward0)
-sign = _unary("sign", np.sign, ZeroGradBackward, float_only=False)
-floor = _unary("floor", np.floor, ZeroGradBackward, float_only=False)
-ceil = _unary("ceil", np.ceil, ZeroGradBackward, float_only=False)
-round = _unary("round", _round, ZeroGradBackward, float_only=False)
-trunc = _unary("trunc", np.trunc, ZeroGradBackward, float_only=False)
+sign = _unary("sign", "sign", ZeroGradBackward, float_only=False)
+floor = _unary("floor", "floor", ZeroGradBackward, float_only=False)
+ceil = _unary("ceil", "ceil", ZeroGradBackward, float_only=False)
+round = _unary("round", "round", ZeroGradBackward, float_only=False)
+trunc = _unary("trunc", "trunc", ZeroGradBackward, float_only=False)
 negative = neg
 absolute = abs
 
 
 def isnan(input: Tensor) -> Tensor:
-    return wrap(np.isnan(input._data))
+    return wrap(xp_of(input).isnan(input._data))
 
 
 def isinf(input: Tensor) -> Tensor:
-    return wrap(np.isinf(input._data))
+    return wrap(xp_of(input).isinf(input._data))
 
 
 def isfinite(input: Tensor) -> Tensor:
-    return wrap(np.isfinite(input._data))
+    return wrap(xp_of(input).isfinite(input._data))
 
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
                neginf: float | None = None) -> Tensor:
-    return wrap(np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf))
+    return wrap(xp_of(input).nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf))
 
 
 def _make_inplace(op: Callable) -> Callable:
@@ -256,5 +267,5 @@ neg_, abs_, exp_, log_, sqrt_, sin_, cos_, tanh_, sigmoid_, relu_, floor_, ceil_
                                ceil, round))
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in (
-    "Callable", "Node", "Tensor", "np", "annotations", "inplace", "record", "wrap", "write_out",
+    "Callable", "Node", "Tensor", "annotations", "math", "special_functions", "xp_of", "inplace", "record", "wrap", "write_out",
     "OUTPUT")]

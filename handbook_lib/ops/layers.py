@@ -5,8 +5,11 @@ single ``AddmmBackward0`` node whose backward is two BLAS calls and a column sum
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ..random import rng_of
@@ -59,9 +62,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None:
         data += bias._data
     result = wrap(data)
+    # As PyTorch: each operand is saved only for the other's gradient, so changing the weight
+    # in place after a forward whose input needs no gradient is allowed.
+    saved = (input if weight._requires_grad else None, weight if input._requires_grad else None)
     if bias is None:
-        return record(result, MmBackward0, (input, weight), saved=(input, weight))
-    return record(result, AddmmBackward0, (input, weight, bias), saved=(input, weight))
+        return record(result, MmBackward0, (input, weight), saved=saved)
+    return record(result, AddmmBackward0, (input, weight, bias), saved=saved)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -91,9 +97,9 @@ class EmbeddingBackward0(Node):
         if self.padding_idx is not None:
             flat_grad = flat_grad.masked_fill((flat_idx == self.padding_idx).unsqueeze(-1), 0)
         if self.scale_grad_by_freq:
-            counts = grad.xp.bincount(flat_idx._data, minlength=self.weight_shape[0])
+            counts = xp_of(grad).bincount(flat_idx._data, minlength=self.weight_shape[0])
             flat_grad = flat_grad / wrap(counts[flat_idx._data].astype(grad._data.dtype))[:, None]
-        zeros = wrap(grad.xp.zeros(self.weight_shape, dtype=grad._data.dtype))
+        zeros = wrap(xp_of(grad).zeros(self.weight_shape, dtype=grad._data.dtype))
         return index_add(zeros, 0, flat_idx, flat_grad)
 
 
@@ -115,7 +121,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported by "
                                   "handbook_lib; use sparse=False")
     num = weight.shape[0]
-    if idx.size and (idx.min() < -num or idx.max() >= num):
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
         raise IndexError("index out of range in self")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num
@@ -129,7 +135,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
 
 def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
     """Scale the looked-up rows whose ``norm_type``-norm exceeds ``max_norm`` down to it."""
-    xp = weight.xp
+    xp = xp_of(weight)
     rows = xp.unique(idx % weight.shape[0])
     data = weight._data
     norms = xp.linalg.norm(data[rows].astype(np.float64), ord=norm_type, axis=1)
@@ -155,11 +161,10 @@ def _masked(input: Tensor, mask_shape: tuple, p: float, generator=None) -> Tenso
     """``input * mask / (1 - p)`` with a Bernoulli(1 - p) ``mask`` of ``mask_shape``."""
     x = input._data
     if p == 1.0:
-        mask = input.xp.zeros(mask_shape, dtype=x.dtype)
+        mask = xp_of(input).zeros(mask_shape, dtype=x.dtype)
     else:
-        draws = rng_of(generator).random(mask_shape, dtype=np.float32)
+        draws = rng_of(generator, xp_of(x)).random(mask_shape, dtype=np.float32)  # on x's device
         mask = (draws >= p).astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-        mask = input.xp.asarray(mask)
     return record(wrap(x * mask), NativeDropoutBackward0, (input,), mask=mask)
 
 
@@ -178,11 +183,15 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """Zero whole channels of ``(N, C, H, W)`` (or ``(C, H, W)``) input: one draw per channel."""
     _check_p(p)
     if input.ndim not in (3, 4):
-        raise RuntimeError(f"dropout2d: expected a 3-D or 4-D input (C, H, W) or (N, C, H, W), "
-                           f"but got a {input.ndim}-D input of shape {list(input.shape)}")
+        warnings.warn(
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and "
+            "will result in an error in a future release. To retain the behavior and silence "
+            "this warning, please use dropout instead. Note that dropout2d exists to provide "
+            "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
+            "an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
     if not training or p == 0.0:
         return input
-    lead = 2 if input.ndim == 4 else 1
+    lead = 1 if input.ndim == 3 else min(input.ndim, 2)  # other ranks: PyTorch's (N, C, ...)
     mask_shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
     return _maybe_inplace(input, _masked(input, mask_shape, p, generator), inplace)
 
@@ -219,13 +228,15 @@ def pad(input: Tensor, pad: tuple | list, mode: str = "constant",
         widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
     if mode != "constant":
         return _pad_by_indexing(input, widths, mode)
+    if any(max(-lo, 0) + max(-hi, 0) > s for (lo, hi), s in zip(widths, input.shape)):
+        raise RuntimeError("narrow(): length must be non-negative.")  # crops more than there is
     crop = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for (lo, hi), s in zip(widths, input.shape))
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         input = input[crop]
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     x = input._data
     out_shape = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, widths))
-    data = input.xp.full(out_shape, 0 if value is None else value, dtype=x.dtype)
+    data = xp_of(input).full(out_shape, 0 if value is None else value, dtype=x.dtype)
     region = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))
     data[region] = x
     return record(wrap(data), ConstantPadNdBackward0, (input,), region=region)
@@ -246,9 +257,10 @@ def _pad_by_indexing(input: Tensor, widths: list, mode: str) -> Tensor:
                 f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}")
     if not padded:
         return input
-    vectors = [np.pad(np.arange(input.shape[d]), widths[d], mode=_INDEX_PAD_MODES[mode])
-               for d in padded]
+    # the index tables are built on the host from the shape alone, then moved to input's device
+    vectors = [np.pad(np.arange(input.shape[d]), widths[d],  # host: shape arithmetic
+                      mode=_INDEX_PAD_MODES[mode]) for d in padded]
     index = [slice(None)] * input.ndim
-    for d, grid in zip(padded, np.ix_(*vectors)):
-        index[d] = grid
+    for d, grid in zip(padded, np.ix_(*vectors)):  # host: shape arithmetic
+        index[d] = xp_of(input).asarray(grid)
     return input[tuple(index)]

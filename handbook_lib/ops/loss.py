@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ..autograd.grad_mode import STATE
@@ -58,7 +59,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean((input − target)²), one node like PyTorch's ``MseLossBackward0``."""
     _check_reduction(reduction)
     _warn_shapes(input, target)
-    diff = apply_binary(np.subtract, input, target)
+    diff = apply_binary("subtract", input, target)
     squared = diff * diff
     data = squared if reduction == "none" else (
         squared.mean() if reduction == "mean" else squared.sum())
@@ -117,7 +118,7 @@ def _rows(input: Tensor, target: Tensor, name: str) -> tuple:
                          f"target batch_size ({target.shape[0] if target.ndim else 1}); target "
                          f"shape {list(target.shape)} should be {list(batch_shape)}.")
     C = x.shape[-1] if x.ndim == 1 else x.shape[1]
-    xp = input.xp
+    xp = xp_of(input)
     moved = xp.moveaxis(x, 1, -1) if x.ndim > 2 else x
     t = target._data
     if probs and x.ndim > 2:
@@ -139,13 +140,16 @@ def _target_distribution(xp, t, C: int, dtype, weight, ignore_index: int,
     if t.dtype.kind not in "iu":
         raise RuntimeError(f"expected scalar type Long but found {t.dtype}")
     n = t.shape[0]
-    if n and (t.min() < 0 or t.max() >= C or 0 <= ignore_index < C):  # rows to ignore or check
+    on_gpu = xp is not np
+    if n and (on_gpu or 0 <= ignore_index < C or t.min() < 0 or t.max() >= C):
         valid = t != ignore_index
         bad = valid & ((t < 0) | (t >= C))
-        if bad.any():
+        if not on_gpu and bad.any():
             raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
-        safe = xp.where(valid, t, 0)
+        safe = xp.where(valid & ~bad, t, 0)
         picked = valid.astype(dtype) if w is None else w[safe] * valid
+        if on_gpu:  # no read-back on a GPU: a bad class makes the loss NaN (PyTorch's kernel
+            picked = xp.where(bad, xp.nan, picked)  # asserts on the device instead)
     else:  # every row counts (the common case: three array operations fewer)
         valid, safe = xp.ones(n, bool), t
         picked = xp.ones(n, dtype) if w is None else w[t]
@@ -173,7 +177,7 @@ class CrossEntropyLossBackward0(Node):
         p = self.exp / self.sum_exp
         rows = (p * self.q.sum(axis=1, keepdims=True) - self.q) \
             * _row_scale(grad._data, self.reduction, self.denominator)
-        return wrap(_unrows(rows, self.shape, lambda a: grad.xp.moveaxis(a, -1, 1)))
+        return wrap(_unrows(rows, self.shape, lambda a: xp_of(grad).moveaxis(a, -1, 1)))
 
 
 def _row_scale(grad, reduction: str, denominator):
@@ -183,7 +187,11 @@ def _row_scale(grad, reduction: str, denominator):
     if reduction == "sum":
         return grad
     # every target ignored: the loss is 0/0 = nan, its gradient zero (as in PyTorch)
-    return grad / denominator if denominator else grad * 0
+    if isinstance(denominator, (int, float)):
+        return grad / denominator if denominator else grad * 0
+    # a 0-d array (a sum of weights), maybe on a GPU: no read-back, the zero case by arithmetic
+    scale = (denominator != 0) / (denominator + (denominator == 0))
+    return grad * (wrap(scale) if isinstance(grad, Tensor) else scale)
 
 
 def _rows_of(input: Tensor) -> Tensor:
@@ -214,12 +222,12 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     C = z.shape[1]
     _check_weight(weight, C)
     shifted = z - z.max(axis=1, keepdims=True)
-    exp = input.xp.exp(shifted)
+    exp = xp_of(input).exp(shifted)
     sum_exp = exp.sum(axis=1, keepdims=True)
-    logp = shifted - input.xp.log(sum_exp)
-    q, denominator = _target_distribution(input.xp, t, C, z.dtype, weight, ignore_index,
+    logp = shifted - xp_of(input).log(sum_exp)
+    q, denominator = _target_distribution(xp_of(input), t, C, z.dtype, weight, ignore_index,
                                           label_smoothing)
-    per_row = -_weighted_sum(input.xp, q, logp)
+    per_row = -_weighted_sum(xp_of(input), q, logp)
     data = _reduce_rows(per_row, reduction, denominator, batch_shape)
     result = wrap(data.astype(z.dtype, copy=False))
     return record(result, CrossEntropyLossBackward0, (input,), saved=(input,), q=q, exp=exp,
@@ -258,7 +266,7 @@ class NllLossBackward0(Node):
                            self.denominator)
         if STATE.enabled:
             return _unrows(-wrap(self.q) * scale, self.shape, lambda t: t.movedim(-1, 1))
-        return wrap(_unrows(-self.q * scale, self.shape, lambda a: grad.xp.moveaxis(a, -1, 1)))
+        return wrap(_unrows(-self.q * scale, self.shape, lambda a: xp_of(grad).moveaxis(a, -1, 1)))
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -269,9 +277,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.name}")
     logp, t, batch_shape = _rows(input, target, "nll_loss")
     _check_weight(weight, logp.shape[1])
-    q, denominator = _target_distribution(input.xp, t, logp.shape[1], logp.dtype, weight,
+    q, denominator = _target_distribution(xp_of(input), t, logp.shape[1], logp.dtype, weight,
                                           ignore_index, 0.0)
-    data = _reduce_rows(-_weighted_sum(input.xp, q, logp), reduction, denominator, batch_shape)
+    data = _reduce_rows(-_weighted_sum(xp_of(input), q, logp), reduction, denominator, batch_shape)
     return record(wrap(data.astype(logp.dtype, copy=False)), NllLossBackward0, (input,),
                   q=q, reduction=reduction, denominator=denominator, shape=tuple(input.shape))
 
@@ -305,10 +313,12 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          "size.")
     x, t = input._data, target._data.astype(input._data.dtype, copy=False)
-    if x.size and (x.min() < 0 or x.max() > 1):
+    # PyTorch checks the range on the CPU and asserts inside its CUDA kernel; here the check
+    # runs on the CPU only, so that a GPU step does not wait for a read-back.
+    if x.size and xp_of(x) is np and (x.min() < 0 or x.max() > 1):
         raise RuntimeError("all elements of input should be between 0 and 1 (apply a sigmoid "
                            "first, or use binary_cross_entropy_with_logits on the logits)")
-    xp = input.xp
+    xp = xp_of(input)
     with np.errstate(divide="ignore"):
         log_x = xp.maximum(xp.log(x), -100)
         log_1mx = xp.maximum(xp.log1p(-x), -100)
@@ -353,7 +363,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
     x, t = input._data, target._data.astype(input._data.dtype, copy=False)
-    softplus_neg = input.xp.logaddexp(0, -x)
+    softplus_neg = xp_of(input).logaddexp(0, -x)
     log_weight = 1 if pos_weight is None else (pos_weight._data - 1) * t + 1
     loss = (1 - t) * x + log_weight * softplus_neg
     if weight is not None:

@@ -11,6 +11,7 @@ and Σ(g x̂) — which are also ∂L/∂β and ∂L/∂γ — are computed once
 """
 from __future__ import annotations
 
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ..autograd.grad_mode import STATE
@@ -27,41 +28,62 @@ def _gamma(weight, shape: tuple):
     return 1 if weight is None else weight.reshape(shape)
 
 
+def _saved_weight(node: Node):
+    """The weight's array, unpacked through the saved tensor: changed in place since, it raises."""
+    (weight,) = node.saved_tensors
+    return None if weight is None else weight._data
+
+
+def _as(array, like: Tensor) -> Tensor:
+    """A gradient array in the dtype of the gradient it came from (float16 math runs in float32)."""
+    return wrap(array.astype(like._data.dtype, copy=False))
+
+
+def _statistics_array(input: Tensor):
+    """The input's array in the dtype statistics are computed in: float32 for float16."""
+    x = input._data
+    return x.astype("float32") if x.dtype == "float16" else x
+
+
 class NativeBatchNormBackward0(Node):
     def backward(self, grad):
         _no_double_backward(self.name())
         g, xhat, inv_std = grad._data, self.xhat, self.inv_std
+        weight = _saved_weight(self)
         needs_x, needs_w, needs_b = self.needs_input_grad
+        g = g.astype(xhat.dtype, copy=False)
         grad_b = g.sum(axis=self.axes, keepdims=True)
         grad_w = (g * xhat).sum(axis=self.axes, keepdims=True)
         grad_x = None
         if needs_x:
-            scale = _gamma(self.weight, grad_b.shape) * inv_std
+            scale = _gamma(weight, grad_b.shape) * inv_std
             if self.batch_stats:
                 n = g.size // grad_b.size
                 grad_x = (scale / n) * (n * g - grad_b - xhat * grad_w)
             else:
                 grad_x = g * scale
-        return (wrap(grad_x) if needs_x else None,
-                wrap(grad_w.reshape(-1)) if needs_w else None,
-                wrap(grad_b.reshape(-1)) if needs_b else None)
+        return (_as(grad_x, grad) if needs_x else None,
+                _as(grad_w.reshape(-1), grad) if needs_w else None,
+                _as(grad_b.reshape(-1), grad) if needs_b else None)
 
 
 class NativeLayerNormBackward0(Node):
     def backward(self, grad):
         _no_double_backward(self.name())
         g, xhat, inv_std = grad._data, self.xhat, self.inv_std
+        weight = _saved_weight(self)
         needs_x, needs_w, needs_b = self.needs_input_grad
+        g = g.astype(xhat.dtype, copy=False)
         grad_x = None
         if needs_x:
-            gh = g * _gamma(self.weight, self.weight_shape)
+            gh = g * _gamma(weight, self.weight_shape)
             n = xhat.size // inv_std.size
             grad_x = (inv_std / n) * (n * gh - gh.sum(axis=self.axes, keepdims=True)
                                       - xhat * (gh * xhat).sum(axis=self.axes, keepdims=True))
         lead = tuple(range(g.ndim - len(self.axes)))
-        return (wrap(grad_x) if needs_x else None,
-                wrap((g * xhat).sum(axis=lead)) if needs_w else None,
-                wrap(g.sum(axis=lead)) if needs_b else None)
+        return (_as(grad_x, grad) if needs_x else None,
+                _as((g * xhat).sum(axis=lead), grad) if needs_w else None,
+                _as(g.sum(axis=lead), grad) if needs_b else None)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -74,9 +96,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     ``running = (1 - momentum) · running + momentum · batch_stat`` with the *unbiased* variance.
     Otherwise the running statistics are used.
     """
-    x = input._data
+    x = _statistics_array(input)
     if x.ndim < 2:
         raise ValueError(f"expected 2D or higher input (got {x.ndim}D input)")
+    _check_channel_count(x.shape[1], running_mean=running_mean, running_var=running_var,
+                         weight=weight, bias=bias)
     axes = (0,) + tuple(range(2, x.ndim))
     param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     batch_stats = training or running_mean is None
@@ -93,12 +117,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     else:
         mean = running_mean._data.reshape(param_shape)
         var = running_var._data.reshape(param_shape)
-    inv_std = 1.0 / input.xp.sqrt(var + x.dtype.type(eps))
+    inv_std = 1.0 / xp_of(input).sqrt(var + x.dtype.type(eps))
     xhat = (x - mean) * inv_std
     result = _affine(input, xhat, weight, bias, param_shape)
-    return record(result, NativeBatchNormBackward0, (input, weight, bias), xhat=xhat,
-                  inv_std=inv_std, axes=axes, batch_stats=batch_stats,
-                  weight=None if weight is None else weight._data)
+    return record(result, NativeBatchNormBackward0, (input, weight, bias), saved=(weight,),
+                  xhat=xhat, inv_std=inv_std, axes=axes, batch_stats=batch_stats)
+
+
+def _check_channel_count(channels: int, **per_channel: Tensor | None) -> None:
+    """Each per-channel tensor must have one value per channel of the input (dim 1)."""
+    for name, tensor in per_channel.items():
+        if tensor is not None and tensor.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {tensor.numel()}")
 
 
 def _update_running(running: Tensor, stat, momentum: float) -> None:
@@ -113,7 +143,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     """Normalise each sample over its last ``len(normalized_shape)`` dims."""
     normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
                         else tuple(normalized_shape))
-    x = input._data
+    x = _statistics_array(input)
     k = len(normalized_shape)
     if tuple(x.shape[x.ndim - k:]) != normalized_shape or k > x.ndim:
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with "
@@ -122,12 +152,11 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     axes = tuple(range(x.ndim - k, x.ndim))
     mean = x.mean(axis=axes, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
-    inv_std = 1.0 / input.xp.sqrt(var + x.dtype.type(eps))
+    inv_std = 1.0 / xp_of(input).sqrt(var + x.dtype.type(eps))
     xhat = (x - mean) * inv_std
     result = _affine(input, xhat, weight, bias, normalized_shape)
-    return record(result, NativeLayerNormBackward0, (input, weight, bias), xhat=xhat,
-                  inv_std=inv_std, axes=axes, weight_shape=normalized_shape,
-                  weight=None if weight is None else weight._data)
+    return record(result, NativeLayerNormBackward0, (input, weight, bias), saved=(weight,),
+                  xhat=xhat, inv_std=inv_std, axes=axes, weight_shape=normalized_shape)
 
 
 def _affine(input: Tensor, xhat, weight: Tensor | None, bias: Tensor | None,

@@ -113,7 +113,9 @@ def _max_over_offsets(x, slices: list):
         value = x[slices[k]]
         xp.maximum(arg, (value > best) * arg.dtype.type(k), out=arg)
         xp.maximum(best, value, out=best)  # NaN propagates into best
-    if x.dtype.kind == "f" and xp.isnan(best).any():
+    # On the CPU a NaN check picks the slower NaN-aware pass only when needed; on a GPU that
+    # check would read a flag back every forward, so the NaN-aware pass always runs there.
+    if x.dtype.kind == "f" and (xp is not np or xp.isnan(best).any()):
         arg = _nan_aware_arg(x, slices, arg.dtype)
     return best, arg
 
@@ -282,7 +284,7 @@ def _divisor(x, kernel, stride, pads, out, count_include_pad: bool, divisor_over
         return int(divisor_override)
     rows, cols = (_window_counts(s, o, k, st, p[0], count_include_pad)
                   for s, o, k, st, p in zip(x.shape[2:], out, kernel, stride, pads))
-    counts = np.outer(rows, cols)
+    counts = np.outer(rows, cols)  # host: counts from the shapes, moved below if they vary
     if (counts == counts.flat[0]).all():
         return int(counts.flat[0])
     return xp_of(x).asarray(counts.astype(x.dtype))

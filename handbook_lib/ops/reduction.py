@@ -6,15 +6,16 @@ the reduced dims back (as size 1) and expands.
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
 
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
+from ._util import OUTPUT, normalize_dim, normalize_dims, record, wrap, write_out
 from .shape import CloneBackward0
-from ._util import (OUTPUT, normalize_dim, normalize_dims, record, wrap, write_out)
-
 
 
 def _return_type(name: str):
@@ -84,7 +85,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
         )
     axes = normalize_dims(dim, input._data.ndim)
     data = input._data.mean(axis=axes, keepdims=keepdim, dtype=_sum_dtype(input._data, dtype))
-    count = int(np.prod([input._data.shape[a] for a in axes]))
+    count = math.prod(input._data.shape[a] for a in axes)
     node = MeanBackward0 if dim is None else MeanBackward1
     result = record(wrap(data), node, (input,), shape=input._data.shape, axes=axes, count=count)
     return write_out(result, out)
@@ -103,21 +104,48 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
 
 
 # --- var / std ----------------------------------------------------------------------------------
+def _accumulating(input: Tensor) -> Tensor:
+    """float16 is summed in float32, as PyTorch does (a float16 sum of squares overflows at 65504)."""
+    return input.float() if input._data.dtype == np.float16 else input
+
+
+def _back_to(result: Tensor, input: Tensor) -> Tensor:
+    return result.to(input.dtype) if result._data.dtype != input._data.dtype else result
+
+
 def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction=None) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
     correction = _correction(unbiased, correction)
     axes = normalize_dims(dim, input._data.ndim)
-    count = int(np.prod([input._data.shape[a] for a in axes]))
-    centered = input - mean(input, axes, keepdim=True)
-    return sum(centered * centered, axes, keepdim=keepdim) / builtins.max(count - correction, 0)
+    count = math.prod(input._data.shape[a] for a in axes)
+    x = _accumulating(input)
+    centered = x - mean(x, axes, keepdim=True)
+    squares = sum(centered * centered, axes, keepdim=keepdim)
+    return _back_to(squares / builtins.max(count - correction, 0), input)
+
+
+class ZeroSafeSqrtBackward0(Node):
+    """sqrt's gradient, 0 where the output is 0 (PyTorch's std/norm at a constant or zero input)."""
+
+    def backward(self, grad):
+        from .arithmetic import where
+
+        (out,) = self.saved_tensors
+        zero = out == 0
+        return where(zero, 0.0, grad / (2 * where(zero, 1.0, out)))
+
+
+def zero_safe_sqrt(input: Tensor) -> Tensor:
+    """``sqrt`` for a norm or a standard deviation: no NaN gradient where the value is 0."""
+    data = xp_of(input._data).sqrt(input._data)
+    return record(wrap(data), ZeroSafeSqrtBackward0, (input,), saved=(OUTPUT,))
 
 
 def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction=None) -> Tensor:
-    from .elementwise import sqrt
-
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    x = _accumulating(input)
+    return _back_to(zero_safe_sqrt(var(x, dim, unbiased, keepdim, correction=correction)), input)
 
 
 def _correction(unbiased, correction) -> float:
@@ -241,10 +269,12 @@ def _extreme(input: Tensor, dim, keepdim: bool, is_max: bool):
     axis = normalize_dim(dim, input._data.ndim)
     if input._data.ndim == 0:  # the element itself, at index 0
         values = record(wrap(input._data.copy()), CloneBackward0, (input,))
-        return (max_result if is_max else min_result)(values, wrap(np.zeros((), np.int64)))
+        index = xp_of(input).zeros((), np.int64)  # on the input's device, like the values
+        return (max_result if is_max else min_result)(values, wrap(index))
     _check_not_empty(input, name, (axis,))
-    arg = (np.argmax if is_max else np.argmin)(input._data, axis=axis, keepdims=True)
-    values = np.take_along_axis(input._data, arg, axis=axis)
+    xp = xp_of(input)
+    arg = (xp.argmax if is_max else xp.argmin)(input._data, axis=axis, keepdims=True)
+    values = xp.take_along_axis(input._data, arg, axis=axis)
     if not keepdim:
         values, arg = values.squeeze(axis), arg.squeeze(axis)
     indices = wrap(arg.astype(np.int64))
@@ -277,33 +307,48 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
                   shape=input._data.shape, axes=axes)
 
 
-def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def _check_arg_reduction(input: Tensor, name: str, dim) -> None:
+    """argmax/argmin of nothing has no answer: PyTorch's errors, not numpy's."""
+    shape = input._data.shape
     if dim is None:
-        return wrap(np.int64(np.argmax(input._data)))
+        if input._data.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0.")
+    elif input._data.ndim and shape[normalize_dim(dim, len(shape))] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {normalize_dim(dim, len(shape))} to "
+                         "have non-zero size.")
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _check_arg_reduction(input, "argmax", dim)
+    if dim is None:
+        return wrap(xp_of(input).argmax(input._data).astype(np.int64))  # a 0-d array, no sync
     axis = normalize_dim(dim, input._data.ndim)
-    return wrap(np.argmax(input._data, axis=axis, keepdims=keepdim).astype(np.int64))
+    return wrap(xp_of(input).argmax(input._data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _check_arg_reduction(input, "argmin", dim)
     if dim is None:
-        return wrap(np.int64(np.argmin(input._data)))
+        return wrap(xp_of(input).argmin(input._data).astype(np.int64))  # a 0-d array, no sync
     axis = normalize_dim(dim, input._data.ndim)
-    return wrap(np.argmin(input._data, axis=axis, keepdims=keepdim).astype(np.int64))
+    return wrap(xp_of(input).argmin(input._data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim, input._data.ndim)
-    return wrap(np.all(input._data, axis=axes, keepdims=keepdim))
+    return wrap(xp_of(input).all(input._data, axis=axes, keepdims=keepdim))
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim, input._data.ndim)
-    return wrap(np.any(input._data, axis=axes, keepdims=keepdim))
+    return wrap(xp_of(input).any(input._data, axis=axes, keepdims=keepdim))
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
     axes = normalize_dims(dim, input._data.ndim)
-    return wrap(np.count_nonzero(input._data, axis=axes).astype(np.int64))
+    return wrap(xp_of(input).asarray(
+        xp_of(input).count_nonzero(input._data, axis=axes)).astype(np.int64))
 
 
 # --- logsumexp / softmax -------------------------------------------------------------------------------
@@ -320,10 +365,12 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) computed stably: the max is taken out before exponentiating."""
     axes = normalize_dims(dim, input._data.ndim)
     x = input._data
-    peak = x.max(axis=axes, keepdims=True) if x.size else np.zeros(_kept_shape(x.shape, axes), x.dtype)
-    peak = np.where(np.isfinite(peak), peak, 0)
-    with np.errstate(divide="ignore"):
-        data = np.log(np.exp(x - peak).sum(axis=axes, keepdims=True)) + peak
+    xp = xp_of(x)
+    peak = x.max(axis=axes, keepdims=True) if x.size else xp.zeros(_kept_shape(x.shape, axes),
+                                                                   x.dtype)
+    peak = xp.where(xp.isfinite(peak), peak, 0)
+    with np.errstate(divide="ignore"):  # log(0) = -inf, quietly (numpy warns, cupy does not)
+        data = xp.log(xp.exp(x - peak).sum(axis=axes, keepdims=True)) + peak
     if not keepdim:
         data = data.squeeze(axes)
     return record(wrap(data), LogsumexpBackward0, (input,), saved=(input, OUTPUT),
@@ -360,7 +407,7 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, shifted by the max so that it never overflows."""
     x = _softmax_input(input, dtype)
     axis = normalize_dim(dim, x.ndim)
-    shifted = np.exp(x - x.max(axis=axis, keepdims=True)) if x.size else x
+    shifted = xp_of(x).exp(x - x.max(axis=axis, keepdims=True)) if x.size else x
     data = shifted / shifted.sum(axis=axis, keepdims=True) if x.size else x
     return record(wrap(data), SoftmaxBackward0, (input,), saved=(OUTPUT,), dim=axis)
 
@@ -371,7 +418,8 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     axis = normalize_dim(dim, x.ndim)
     if x.size:
         shifted = x - x.max(axis=axis, keepdims=True)
-        data = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        xp = xp_of(x)
+        data = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
     else:
         data = x
     return record(wrap(data), LogSoftmaxBackward0, (input,), saved=(OUTPUT,), dim=axis)
@@ -393,8 +441,18 @@ class TopkBackward0(SortBackward0):
 
 
 def _sorted_indices(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
-    order = np.argsort(-x if descending and x.dtype.kind != "b" else x, axis=axis, kind="stable")
-    return np.flip(order, axis) if descending and x.dtype.kind == "b" else order
+    """Stable sort order; NaN counts as the largest value (last ascending, first descending)."""
+    xp = xp_of(x)
+    order = xp.argsort(-x if descending and x.dtype.kind != "b" else x, axis=axis, kind="stable")
+    if descending and x.dtype.kind == "b":
+        return xp.flip(order, axis)
+    if descending and x.dtype.kind == "f":
+        nan = xp.isnan(x)
+        if bool(nan.any()):  # -nan is nan, so NaN went last: a second stable pass puts it first
+            nan_last = xp.take_along_axis(~nan, order, axis=axis)
+            order = xp.take_along_axis(order, xp.argsort(nan_last, axis=axis, kind="stable"),
+                                       axis=axis)
+    return order
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
@@ -402,7 +460,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     axis = normalize_dim(dim, input._data.ndim)
     order = _sorted_indices(input._data, axis, descending)
     indices = wrap(order.astype(np.int64))
-    values = record(wrap(np.take_along_axis(input._data, order, axis=axis)), SortBackward0,
+    values = record(wrap(xp_of(input).take_along_axis(input._data, order, axis=axis)),
+                    SortBackward0,
                     (input,), saved=(indices,), dim=axis, shape=input._data.shape)
     return sort_result(values, indices)
 
@@ -417,9 +476,10 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if not 0 <= k <= input._data.shape[axis]:
         raise RuntimeError("selected index k out of range")
     order = _sorted_indices(input._data, axis, largest)
-    picked = np.take(order, np.arange(k), axis=axis)
+    xp = xp_of(input)
+    picked = xp.take(order, xp.arange(k), axis=axis)
     indices = wrap(picked.astype(np.int64))
-    values = record(wrap(np.take_along_axis(input._data, picked, axis=axis)), TopkBackward0,
+    values = record(wrap(xp.take_along_axis(input._data, picked, axis=axis)), TopkBackward0,
                     (input,), saved=(indices,), dim=axis, shape=input._data.shape)
     return topk_result(values, indices)
 
@@ -431,22 +491,33 @@ class CumsumBackward0(Node):
 
 
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sum along ``dim``; float16 accumulates in float32, as PyTorch."""
     axis = normalize_dim(dim, input._data.ndim)
-    data = np.cumsum(input._data, axis=axis, dtype=_sum_dtype(input._data, dtype))
+    x = input._data
+    accumulate = _sum_dtype(x, dtype) or (np.dtype(np.float32) if x.dtype == np.float16 else None)
+    data = xp_of(x).cumsum(x, axis=axis, dtype=accumulate)
+    if dtype is None and x.dtype == np.float16:
+        data = data.astype(np.float16)
     return record(wrap(data), CumsumBackward0, (input,), dim=axis)
 
 
 def norm(input: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
-    """Vector p-norm over ``dim`` (all elements by default); ``p`` may be 'fro', inf, 1, 2, ..."""
-    from .elementwise import abs as abs_, sqrt
+    """Vector p-norm over ``dim`` (all elements by default); ``p`` may be 'fro', inf, 1, 2, ...
 
+    float16 accumulates in float32; the gradient of the 2-norm at zero is 0, as PyTorch.
+    """
+    from .elementwise import abs as abs_
+
+    x = _accumulating(input)
     if p == "fro" or p == 2:
-        return sqrt(sum(input * input, dim, keepdim))
-    if p in (float("inf"), "inf"):
+        result = zero_safe_sqrt(sum(x * x, dim, keepdim))
+    elif p in (float("inf"), "inf"):
         return amax(abs_(input), dim if dim is not None else (), keepdim)
-    if p == 1:
-        return sum(abs_(input), dim, keepdim)
-    return sum(abs_(input) ** p, dim, keepdim) ** (1.0 / p)
+    elif p == 1:
+        result = sum(abs_(x), dim, keepdim)
+    else:
+        result = sum(abs_(x) ** p, dim, keepdim) ** (1.0 / p)
+    return _back_to(result, input)
 
 
 def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
@@ -454,18 +525,70 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     data = input._data
     if data.ndim != 1 or data.dtype.kind not in "iu":
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
-    if data.size and data.min() < 0:
+    # reads one value back from a GPU: bincount's output size depends on the data anyway
+    if data.size and bool(data.min() < 0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
-    counts = np.bincount(data, None if weights is None else weights._data, minlength)
+    counts = xp_of(input).bincount(data, None if weights is None else weights._data, minlength)
     if weights is None:
         return wrap(counts.astype(np.int64))
     return wrap(counts.astype(weights._data.dtype if weights._data.dtype.kind == "f" else np.float64))
 
 
-def median(input: Tensor) -> Tensor:
-    """The lower median of all elements, as PyTorch (no gradient)."""
-    flat = np.sort(input._data.reshape(-1))
-    return wrap(flat[(flat.size - 1) // 2])
+median_result = _return_type("median")
+
+
+class MedianBackward1(MaxBackward0):
+    """The gradient goes to the element picked as the median."""
+
+
+class MedianBackward0(Node):
+    """Median of all elements: the gradient goes to the element picked."""
+
+    def backward(self, grad):
+        from .indexing import scatter_into_zeros
+
+        (indices,) = self.saved_tensors
+        flat = scatter_into_zeros(grad.reshape(1), 0, indices.reshape(1), (self.numel,))
+        return flat.reshape(self.shape)
+
+
+def _median_indices(x, axis: int):
+    """Index of the lower median along ``axis``; where a NaN is present, of the first NaN."""
+    xp = xp_of(x)
+    order = xp.argsort(x, axis=axis, kind="stable")  # NaN sorts last
+    middle = xp.take(order, xp.asarray([(x.shape[axis] - 1) // 2]), axis=axis)
+    if x.dtype.kind == "f":
+        nan = xp.isnan(x)
+        has_nan = nan.any(axis=axis, keepdims=True)
+        first_nan = xp.argmax(nan, axis=axis, keepdims=True)
+        middle = xp.where(has_nan, first_nan, middle)
+    return middle
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """The lower median (NaN if there is one), as PyTorch; with ``dim``, (values, indices)."""
+    x = input._data
+    if dim is None:
+        if x.size == 0:
+            return wrap(xp_of(x).asarray(float("nan"), dtype=x.dtype))
+        index = _median_indices(x.reshape(-1), 0)
+        indices = wrap(index.reshape(()).astype(np.int64))
+        return record(wrap(x.reshape(-1)[index].reshape(())), MedianBackward0, (input,),
+                      saved=(indices,), shape=x.shape, numel=x.size)
+    axis = normalize_dim(dim, x.ndim)
+    if x.ndim == 0:
+        values = record(wrap(x.copy()), CloneBackward0, (input,))
+        return median_result(values, wrap(xp_of(x).zeros((), np.int64)))
+    if x.shape[axis] == 0:
+        raise IndexError(f"median(): Expected reduction dim {axis} to have non-zero size.")
+    index = _median_indices(x, axis)
+    values = xp_of(x).take_along_axis(x, index, axis=axis)
+    if not keepdim:
+        values, index = values.squeeze(axis), index.squeeze(axis)
+    indices = wrap(index.astype(np.int64))
+    values = record(wrap(values), MedianBackward1, (input,), saved=(indices,), shape=x.shape,
+                    dim=axis, keepdim=keepdim)
+    return median_result(values, indices)
 
 
 __all__ = ["sum", "mean", "var", "std", "var_mean", "std_mean", "prod", "max", "min", "amax",

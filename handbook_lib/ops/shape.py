@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import Node, ViewNode, edge_of
@@ -63,9 +64,8 @@ def view(input: Tensor, *shape, _node: type = ViewBackward0) -> Tensor:
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
         return input.to(shape[0])
     new_shape = _infer_shape(_shape_arg(shape), input._data.size)
-    try:
-        data = np.reshape(input._data, new_shape, copy=False)
-    except ValueError:
+    data = input._data.reshape(new_shape)
+    if data.size and not _shares_storage(data, input._data):  # reshape had to copy
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
@@ -77,9 +77,14 @@ def reshape(input: Tensor, *shape) -> Tensor:
     """Like ``view`` when possible, else a copy."""
     new_shape = _infer_shape(_shape_arg(shape), input._data.size)
     data = input._data.reshape(new_shape)
-    base = input if np.shares_memory(data, input._data) else None
+    base = input if _shares_storage(data, input._data) else None
     node = ReshapeAliasBackward0 if base is not None else UnsafeViewBackward0
     return record(wrap(data, base=base), node, (input,), shape=input._data.shape)
+
+
+def _shares_storage(a, b) -> bool:
+    """True if ``a`` is a view of ``b``'s memory (a reshape that did not copy)."""
+    return bool(xp_of(a).shares_memory(a, b))
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:
@@ -153,13 +158,13 @@ def permute(input: Tensor, *dims) -> Tensor:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     data = input._data.transpose(axes)
     return record(wrap(data, base=input), PermuteBackward0, (input,),
-                  inverse=tuple(np.argsort(axes)))
+                  inverse=tuple(sorted(range(len(axes)), key=axes.__getitem__)))
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     ndim = input._data.ndim
     a, b = (normalize_dim(dim0, ndim), normalize_dim(dim1, ndim)) if ndim else (0, 0)
-    data = np.swapaxes(input._data, a, b) if ndim else input._data
+    data = input._data.swapaxes(a, b) if ndim else input._data
     return record(wrap(data, base=input), TransposeBackward0, (input,), dim0=a, dim1=b)
 
 
@@ -193,14 +198,23 @@ def mT(input: Tensor) -> Tensor:
 def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dims ``source`` to positions ``destination``; the others keep their order."""
     ndim = input._data.ndim
-    src = [normalize_dim(d, ndim) for d in ((source,) if isinstance(source, int) else source)]
-    dst = [normalize_dim(d, ndim) for d in
-           ((destination,) if isinstance(destination, int) else destination)]
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({source} dims) "
+                           f"should contain the same number of dims as destination "
+                           f"({destination} dims)")
+    src = [normalize_dim(d, ndim) for d in source]
+    dst = [normalize_dim(d, ndim) for d in destination]
+    for name, given, dims in (("source", source, src), ("destination", destination, dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({given})")
     order = [None] * ndim
     for s, d in zip(src, dst):
         order[d] = s
-    rest = iter(d for d in range(ndim) if d not in src)
-    return permute(input, [o if o is not None else next(rest) for o in order])
+    rest = [d for d in range(ndim) if d not in src]
+    rest.reverse()
+    return permute(input, [o if o is not None else rest.pop() for o in order])
 
 
 moveaxis = movedim
@@ -239,16 +253,24 @@ def expand(input: Tensor, *sizes) -> Tensor:
             f"tensor ({len(shape)})"
         )
     lead = len(sizes) - len(shape)
-    target = tuple(shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    try:
-        data = np.broadcast_to(input._data, target)
-    except ValueError:
-        bad = next(i for i in range(len(shape)) if shape[i] not in (1, target[lead + i]))
+    for i, s in enumerate(sizes[:lead]):
+        if s == -1:
+            raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, "
+                               f"non-existing dimension {i}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(sizes)}")
+    target = tuple(shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    mismatched = [i for i in range(len(shape)) if shape[i] not in (1, target[lead + i])
+                  or target[lead + i] < 0]
+    if mismatched:
+        bad = mismatched[0]
         raise RuntimeError(
             f"The expanded size of the tensor ({target[lead + bad]}) must match the existing size "
             f"({shape[bad]}) at non-singleton dimension {lead + bad}.  Target sizes: {list(sizes)}."
             f"  Tensor sizes: {list(shape)}"
-        ) from None
+        )
+    data = xp_of(input).broadcast_to(input._data, target)
     return record(wrap(data, base=input), ExpandBackward0, (input,), shape=shape)
 
 
@@ -278,7 +300,7 @@ def repeat(input: Tensor, *repeats) -> Tensor:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")
     padded = (1,) * (len(repeats) - len(shape)) + shape
-    data = np.tile(input._data.reshape(padded), repeats)
+    data = xp_of(input).tile(input._data.reshape(padded), repeats)
     return record(wrap(data), RepeatBackward0, (input,), repeats=repeats, padded_shape=padded,
                   shape=shape)
 
@@ -320,8 +342,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -
     _check_same_shapes(tensors, axis)
     dtype = tensors[0]._data.dtype
     for t in tensors[1:]:
-        dtype = result_type(np.empty((1,), dtype), t._data)
-    data = np.concatenate([t._data for t in tensors], axis=axis, dtype=dtype)
+        dtype = result_type(np.empty((1,), dtype), t._data)  # host: stands for the dtype
+    data = xp_of(*tensors).concatenate([t._data for t in tensors], axis=axis, dtype=dtype)
     result = record(wrap(data), CatBackward0, tuple(tensors), dim=axis,
                     sizes=tuple(t._data.shape[axis] for t in tensors))
     return write_out(result, out)
@@ -353,8 +375,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None)
     dtype = tensors[0]._data.dtype
     for t in tensors[1:]:
         if t._data.dtype != dtype:
-            dtype = result_type(np.empty((1,), dtype), t._data)
-    data = np.stack([t._data for t in tensors], axis=axis, dtype=dtype)
+            dtype = result_type(np.empty((1,), dtype), t._data)  # host: stands for the dtype
+    data = xp_of(*tensors).stack([t._data for t in tensors], axis=axis, dtype=dtype)
     return write_out(record(wrap(data), StackBackward0, tuple(tensors), dim=axis), out)
 
 
@@ -401,8 +423,8 @@ class _PiecesBackward(Node):
         if STATE.enabled:  # create_graph: a differentiable join
             return (self.join([g if g is not None else self.zeros_for(i)
                                for i, g in enumerate(grad_outputs)]),)
-        first = next(g for g in grad_outputs if g is not None)
-        data = first.xp.zeros(self.shape, dtype=self.dtype)
+        first = [g for g in grad_outputs if g is not None][0]  # the engine passes at least one
+        data = xp_of(first).zeros(self.shape, dtype=self.dtype)
         for index, g in zip(self.indices, grad_outputs):
             if g is not None:
                 data[index] = g._data
@@ -491,7 +513,7 @@ class FlipBackward0(Node):
 def flip(input: Tensor, dims) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     axes = tuple(normalize_dim(d, input._data.ndim) for d in dims) if input._data.ndim else ()
-    return record(wrap(np.flip(input._data, axes).copy()), FlipBackward0, (input,), dims=axes)
+    return record(wrap(xp_of(input).flip(input._data, axes).copy()), FlipBackward0, (input,), dims=axes)
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -512,5 +534,5 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
         return roll(input.flatten(), shifts, 0).view(input._data.shape)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    data = np.roll(input._data, shifts, dims)
+    data = xp_of(input).roll(input._data, shifts, dims)
     return record(wrap(data), RollBackward0, (input,), shifts=shifts, dims=dims)

@@ -168,6 +168,7 @@ class Optimizer:
                              "the size of optimizer's group")
         id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                           chain.from_iterable(g["params"] for g in groups)))
+        _check_state_shapes(state_dict["state"], id_map)
         state: defaultdict[Any, dict[str, Any]] = defaultdict(dict)
         for key, value in state_dict["state"].items():
             if key in id_map:
@@ -179,6 +180,22 @@ class Optimizer:
             if "param_names" in group and "param_names" not in saved:
                 saved["param_names"] = group["param_names"]
         self.__setstate__({"state": state, "param_groups": saved_groups})
+
+
+def _check_state_shapes(saved_state: dict, id_map: dict) -> None:
+    """Per-parameter buffers (momentum, exp_avg...) must have their parameter's shape: a state
+    saved from another model would otherwise fail only at the next ``step()``."""
+    for key, buffers in saved_state.items():
+        param = id_map.get(key)
+        if param is None:
+            continue
+        for name, value in buffers.items():
+            shape = getattr(value, "shape", None)
+            if shape is not None and len(shape) and tuple(shape) != tuple(param.shape):
+                raise ValueError(
+                    f"loaded state dict has a '{name}' of shape {list(shape)} for parameter "
+                    f"{key}, whose shape is {list(param.shape)}: the state was saved from a "
+                    "model with other parameter shapes")
 
 
 def scalar_dtype() -> _dtype.dtype:

@@ -3,8 +3,8 @@
 Laid out like torchvision, so that ``import handbook_lib.vision as torchvision`` runs
 torchvision code on handbook_lib.
 """
-from . import datasets, models, transforms
+from . import datasets, models, transforms, utils
 
 __version__ = "0.28.0"  # the torchvision release whose API this follows
 
-__all__ = ["datasets", "models", "transforms"]
+__all__ = ["datasets", "models", "transforms", "utils"]

@@ -32,3 +32,8 @@ __all__ += [
     "MaxUnpool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
 ]
 # --- end of convolution block ------------------------------------------------------------------
+
+# --- recurrent layers and cells (rnn.py) --------------------------------------------------------
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
+
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]

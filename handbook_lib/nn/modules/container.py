@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from itertools import islice
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..._tensor import Tensor
@@ -34,7 +33,7 @@ class Sequential(Module):
     def __getitem__(self, idx: int | slice) -> "Module":
         if isinstance(idx, slice):
             return type(self)(OrderedDict(list(self._modules.items())[idx]))
-        return next(islice(self._modules.values(), _index(idx, len(self)), None))
+        return list(self._modules.values())[_index(idx, len(self))]
 
     def __setitem__(self, idx: int, module: Module) -> None:
         key = list(self._modules)[_index(idx, len(self))]

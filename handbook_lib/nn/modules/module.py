@@ -240,9 +240,14 @@ class Module:
 
     # --- calling -----------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not (self._forward_pre_hooks or self._forward_hooks):
-            return self.forward(*args, **kwargs)
-        return self._call_with_hooks(args, kwargs)
+        try:
+            if not (self._forward_pre_hooks or self._forward_hooks):
+                return self.forward(*args, **kwargs)
+            return self._call_with_hooks(args, kwargs)
+        except MemoryError as exc:  # a GPU allocation that did not fit: PyTorch's error
+            from ... import cuda
+
+            raise cuda.out_of_memory(exc) from None
 
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
         for hook, with_kwargs in list(self._forward_pre_hooks.values()):

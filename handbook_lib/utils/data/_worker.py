@@ -122,6 +122,7 @@ def worker_loop(fetcher_factory: Callable[[], Any], dataset: Any, is_iterable: b
                 init_fn: Callable[[int], None] | None, worker_id: int, num_workers: int) -> None:
     """The body of a worker process; returns when told to stop or when the parent dies."""
     global _worker_info
+    parent = os.getppid()
     try:
         seed = seed_worker(base_seed, worker_id)
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed,
@@ -136,17 +137,23 @@ def worker_loop(fetcher_factory: Callable[[], Any], dataset: Any, is_iterable: b
         except Exception:
             init_error = ExceptionWrapper(where)
         _serve(fetcher, fetcher_factory, is_iterable, index_queue, data_queue, done_event,
-               init_error, where, worker_id)
+               init_error, where, worker_id, parent)
     except KeyboardInterrupt:  # Ctrl-C reaches every process; the main process handles it
         pass
-    if done_event.is_set():
+    finally:
+        _leave(data_queue, done_event, parent)
+
+
+def _leave(data_queue, done_event, parent: int) -> None:
+    if done_event.is_set() or os.getppid() != parent:
+        # Nobody will read the batches still buffered: exit without waiting for the queue's
+        # feeder thread, which would block for ever on a full pipe (other workers keep it open).
         data_queue.cancel_join_thread()
         data_queue.close()
 
 
 def _serve(fetcher, fetcher_factory, is_iterable, index_queue, data_queue, done_event,
-           init_error, where, worker_id) -> None:
-    parent = os.getppid()
+           init_error, where, worker_id, parent: int) -> None:
     iteration_end = False
     while os.getppid() == parent:
         try:
@@ -155,6 +162,8 @@ def _serve(fetcher, fetcher_factory, is_iterable, index_queue, data_queue, done_
             if done_event.is_set():
                 break  # the stop message was lost (the main process is being torn down)
             continue
+        except (EOFError, OSError):
+            break  # the main process closed its end: it is gone
         if isinstance(task, ResumeIteration):
             data_queue.put((task, None))
             iteration_end = False

@@ -34,7 +34,7 @@ _ARRAY_RESULTS = {"allclose", "array_equal", "array_equiv", "count_nonzero"}
 _HANDWRITTEN = {"ndarray", "ufunc", "array", "asarray", "asanyarray", "asnumpy",
                 "get_array_module", "fuse", "ElementwiseKernel", "ReductionKernel",
                 "get_default_memory_pool", "get_default_pinned_memory_pool", "is_available",
-                "cuda", "random", "linalg", "copyto"}
+                "cuda", "random", "linalg", "lib", "copyto"}
 _SCALAR_RESULTS = (bool, int, float, complex)
 # results whose size depends on the data: cupy reads a count back from the device
 _SYNCHRONIZING = {"nonzero", "argwhere", "flatnonzero", "unique", "compress", "extract",
@@ -200,7 +200,7 @@ class ReductionKernel(_Kernel):
         self.post_map_expr, self.identity = post_map_expr, identity
 
 
-from . import cuda, linalg, random  # noqa: E402  (they use the names above)
+from . import cuda, lib, linalg, random  # noqa: E402  (they use the names above)
 
 
 def get_default_memory_pool():

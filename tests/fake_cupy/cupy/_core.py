@@ -476,6 +476,20 @@ def _matmul(a, b, out=None):
     return call(np.matmul, (a, b), {} if out is None else {"out": out}, sequences=False)
 
 
+def _matmul_operator(reflected: bool):
+    def op(self, other):
+        if STATE.fusing:
+            raise TypeError("a cupy.ndarray cannot be used inside a fused function")
+        if other.__class__ is not ndarray and not isinstance(other, np.ndarray):
+            return NotImplemented  # e.g. a Tensor: its reflected operator decides
+        return _matmul(other, self) if reflected else _matmul(self, other)
+
+    return op
+
+
+ndarray.__matmul__, ndarray.__rmatmul__ = _matmul_operator(False), _matmul_operator(True)
+
+
 _UFUNCS: dict = {}  # name -> stand-in ufunc, filled by cupy/__init__.py
 _FUSED_FUNCTIONS = {"where", "clip"}  # cupy functions that cupy.fuse can trace besides ufuncs
 
