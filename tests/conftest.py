@@ -99,3 +99,18 @@ def device(request) -> str:
     if request.param == "cuda":
         request.getfixturevalue("cuda_backend")
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _no_stand_in_outside_its_tests(request):
+    """A test that did not ask for the stand-in sees no cupy, whatever ran before it in this
+    worker (a leaked stand-in would make ``hl.cuda.is_available()`` true on a CPU machine)."""
+    if REAL_GPU or "stand_in" in request.fixturenames or "cuda_backend" in request.fixturenames:
+        yield
+        return
+    while STAND_IN_PATH in sys.path:
+        sys.path.remove(STAND_IN_PATH)
+    for name in [n for n in sys.modules if _is_stand_in_module(n)]:
+        del sys.modules[name]
+    _device.forget_cupy()
+    yield
