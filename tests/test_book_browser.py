@@ -227,14 +227,20 @@ def search(browser: DevTools, server: str, term: str) -> list[str]:
     target = browser.send("Target.createTarget", {"url": f"{server}/search.html?q={term}"})["targetId"]
     session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     try:
+        # Sphinx appends the hits one by one: read them once the list has stopped growing
         deadline = time.monotonic() + 30
         hits: list[str] = []
-        while not hits and time.monotonic() < deadline:
+        stable_since = time.monotonic()
+        while time.monotonic() < deadline:
             time.sleep(0.25)
-            hits = browser.send("Runtime.evaluate", {
+            now = browser.send("Runtime.evaluate", {
                 "expression": "Array.from(document.querySelectorAll('#search-results li a'), a => a.href)",
                 "returnByValue": True,
             }, session=session)["result"]["value"]
+            if now != hits:
+                hits, stable_since = now, time.monotonic()
+            elif hits and time.monotonic() - stable_since > 2:
+                break
         return hits
     finally:
         browser.send("Target.closeTarget", {"targetId": target})
