@@ -9,6 +9,7 @@ from typing import Callable
 from .._device import special_functions, xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
+from . import fused
 from ._util import OUTPUT, inplace, record, wrap, write_out
 
 
@@ -133,7 +134,8 @@ class ReluBackward0(Node):
 
 
 # The three backward formulas above are ops of their own, as in PyTorch: one array expression
-# instead of three tensor ops on the hot path, and still differentiable for create_graph.
+# instead of three tensor ops on the hot path (one kernel on a GPU: handbook_lib.ops.fused),
+# and still differentiable for create_graph.
 class TanhBackwardBackward0(Node):
     def backward(self, grad):
         upstream, out = self.saved_tensors
@@ -142,7 +144,7 @@ class TanhBackwardBackward0(Node):
 
 def tanh_backward(grad: Tensor, out: Tensor) -> Tensor:
     """``grad · (1 − out²)``: the gradient through ``out = tanh(x)``."""
-    data = grad._data * (1 - out._data * out._data)
+    data = fused.tanh_grad(xp_of(out._data))(grad._data, out._data)
     return record(wrap(data), TanhBackwardBackward0, (grad, out), saved=(grad, out))
 
 
@@ -154,7 +156,7 @@ class SigmoidBackwardBackward0(Node):
 
 def sigmoid_backward(grad: Tensor, out: Tensor) -> Tensor:
     """``grad · out · (1 − out)``: the gradient through ``out = sigmoid(x)``."""
-    data = grad._data * out._data * (1 - out._data)
+    data = fused.sigmoid_grad(xp_of(out._data))(grad._data, out._data)
     return record(wrap(data), SigmoidBackwardBackward0, (grad, out), saved=(grad, out))
 
 
@@ -166,7 +168,7 @@ class ThresholdBackwardBackward0(Node):
 
 def threshold_backward(grad: Tensor, out: Tensor) -> Tensor:
     """``grad`` where ``out > 0``, else 0: the gradient through ``out = relu(x)``."""
-    data = grad._data * (out._data > 0)
+    data = fused.relu_grad(xp_of(out._data))(grad._data, out._data)
     return record(wrap(data), ThresholdBackwardBackward0, (grad, None), saved=(out,))
 
 

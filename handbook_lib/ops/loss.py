@@ -16,6 +16,7 @@ from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.graph import Node
 from ..autograd.grad_mode import STATE
+from . import fused
 from ._util import apply_binary, record, wrap
 from .arithmetic import where
 from .elementwise import abs as abs_, sigmoid
@@ -174,9 +175,10 @@ class CrossEntropyLossBackward0(Node):
             rows = (p * wrap(self.q.sum(axis=1, keepdims=True)) - wrap(self.q)) \
                 * _row_scale(grad, self.reduction, self.denominator)
             return _unrows(rows, self.shape, lambda t: t.movedim(-1, 1))
-        p = self.exp / self.sum_exp
-        rows = (p * self.q.sum(axis=1, keepdims=True) - self.q) \
-            * _row_scale(grad._data, self.reduction, self.denominator)
+        softmax_minus_target = fused.cross_entropy_grad(xp_of(grad))
+        rows = softmax_minus_target(self.exp, self.sum_exp, self.q,
+                                    self.q.sum(axis=1, keepdims=True),
+                                    _row_scale(grad._data, self.reduction, self.denominator))
         return wrap(_unrows(rows, self.shape, lambda a: xp_of(grad).moveaxis(a, -1, 1)))
 
 

@@ -83,8 +83,12 @@ def reshape(input: Tensor, *shape) -> Tensor:
 
 
 def _shares_storage(a, b) -> bool:
-    """True if ``a`` is a view of ``b``'s memory (a reshape that did not copy)."""
-    return bool(xp_of(a).shares_memory(a, b))
+    """True if ``a`` is a view of ``b``'s memory (a reshape that did not copy).
+
+    A reshape gives a view or a fresh copy, so comparing the arrays' memory bounds decides, on
+    the host. (cupy's exact ``shares_memory`` compares every pair of element addresses on the
+    device and reads the answer back: a size² table for one reshape.)"""
+    return bool(xp_of(a).may_share_memory(a, b))
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:

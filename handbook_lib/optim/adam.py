@@ -5,9 +5,9 @@ from typing import Any, Callable
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
+from ..ops import fused
 from ..ops.creation import zeros_like
-from .optimizer import (Optimizer, ParamsT, bump_version, check_unsupported, increment, lerp_,
-                        new_step)
+from .optimizer import Optimizer, ParamsT, bump_version, check_unsupported, increment, new_step
 
 
 class Adam(Optimizer):
@@ -93,27 +93,19 @@ def _init_state(state: dict, param: Tensor, amsgrad: bool) -> None:
 def adam_update(param: Tensor, grad: Tensor, state: dict, *, lr: float, beta1: float,
                 beta2: float, eps: float, weight_decay: float, amsgrad: bool, maximize: bool,
                 decoupled: bool) -> None:
-    """One Adam step for one parameter, in place on the arrays of ``param`` and ``state``."""
-    p, xp = param._data, param.xp
-    g = -grad._data if maximize else grad._data
+    """One Adam step for one parameter, in place on the arrays of ``param`` and ``state``.
+
+    The bias corrections are computed here, once per step; the update itself is one chain of
+    :mod:`handbook_lib.ops.fused` (numpy runs it as written, cupy as one kernel)."""
+    p = param._data
     step = increment(state["step"])
-    if weight_decay != 0:
-        if decoupled:
-            p *= 1 - lr * weight_decay
-        else:
-            g = g + weight_decay * p
-    exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-    lerp_(exp_avg, g, 1 - beta1)
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * g * g
+    weight = 1 - beta1
+    hyper = fused.scalars(p, 1 - lr * weight_decay, weight_decay, weight, 1 - weight, beta2,
+                          1 - beta2, lr / (1 - beta1 ** step), (1 - beta2 ** step) ** 0.5, eps)
+    update = fused.adam_step(param.xp, maximize, weight_decay != 0, decoupled, amsgrad,
+                             weight >= 0.5)
+    moments = [state["exp_avg"]._data, state["exp_avg_sq"]._data]
     if amsgrad:
-        second = state["max_exp_avg_sq"]._data
-        xp.maximum(second, exp_avg_sq, out=second)
-    else:
-        second = exp_avg_sq
-    step_size = lr / (1 - beta1 ** step)
-    denom = xp.sqrt(second)
-    denom /= (1 - beta2 ** step) ** 0.5
-    denom += eps
-    p -= step_size * exp_avg / denom
+        moments.append(state["max_exp_avg_sq"]._data)
+    update(p, grad._data, *moments, *hyper)
     bump_version(param)

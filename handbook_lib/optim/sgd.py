@@ -5,6 +5,7 @@ from typing import Any, Callable
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
+from ..ops import fused
 from .optimizer import Optimizer, ParamsT, bump_version, check_unsupported
 
 
@@ -70,22 +71,19 @@ class SGD(Optimizer):
 
 def sgd_update(param: Tensor, grad: Tensor, state: dict | None, *, lr: float, momentum: float,
                dampening: float, weight_decay: float, nesterov: bool, maximize: bool) -> None:
-    """One SGD step for one parameter, in place on its array (``state`` holds the momentum)."""
-    p = param._data
-    g = -grad._data if maximize else grad._data
-    if weight_decay != 0:
-        g = g + weight_decay * p
-    if momentum != 0:
-        buf = state.get("momentum_buffer")
-        if buf is None:
-            buf = state["momentum_buffer"] = Tensor._wrap(g.copy())
-        else:
-            b = buf._data
-            b *= momentum
-            b += g if dampening == 0 else (1 - dampening) * g
-        if nesterov:
-            g = g + momentum * buf._data
-        else:
-            g = buf._data
-    p -= lr * g
+    """One SGD step for one parameter, in place on its array (``state`` holds the momentum).
+
+    The update is one chain of :mod:`handbook_lib.ops.fused`: numpy runs it as written, cupy
+    as one kernel."""
+    p, g, xp = param._data, grad._data, param.xp
+    decay = weight_decay != 0
+    if momentum == 0:
+        fused.sgd_step(xp, maximize, decay)(p, g, *fused.scalars(p, lr, weight_decay))
+    else:
+        buffer = state.get("momentum_buffer")
+        first = buffer is None
+        if first:
+            buffer = state["momentum_buffer"] = Tensor._wrap(xp.empty_like(p))
+        step = fused.sgd_momentum_step(xp, maximize, decay, first, nesterov)
+        step(p, g, buffer._data, *fused.scalars(p, lr, momentum, 1 - dampening, weight_decay))
     bump_version(param)

@@ -36,9 +36,11 @@ _HANDWRITTEN = {"ndarray", "ufunc", "array", "asarray", "asanyarray", "asnumpy",
                 "get_default_memory_pool", "get_default_pinned_memory_pool", "is_available",
                 "cuda", "random", "linalg", "lib", "copyto"}
 _SCALAR_RESULTS = (bool, int, float, complex)
-# results whose size depends on the data: cupy reads a count back from the device
+# results whose size depends on the data: cupy reads a count back from the device; and
+# shares_memory, which compares every element address of both arrays on the device (an
+# a.size × b.size table) and reads the answer back (may_share_memory compares bounds on the host)
 _SYNCHRONIZING = {"nonzero", "argwhere", "flatnonzero", "unique", "compress", "extract",
-                  "bincount"}
+                  "bincount", "shares_memory"}
 
 
 def _function(name: str, np_function):

@@ -15,7 +15,9 @@ cupy's rules on the way (the ones that break real code when a library gets them 
 - a kernel runs on the current device (``cupy.cuda.Device(i)``): an operand on another device
   raises ValueError, as cupy does where peer access is unavailable; views (reshape, transpose,
   slicing) do not launch kernels and keep their array's device;
-- every new buffer is allocated from the memory pool of its device (``used_bytes``).
+- every new buffer is allocated from the memory pool of its device (``used_bytes``);
+- ``STATE.launches`` counts the kernels a GPU would launch (ufunc calls, functions that compute,
+  one per ``cupy.fuse`` call), for tests that hold the launch count of a training step.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ class _State(threading.local):
         self.device = 0
         self.fusing = False
         self.allow_sync = True  # cupyx.allow_synchronize(False) clears it
+        self.launches = 0  # kernels launched: ufunc calls, functions that compute, fused calls
 
 
 STATE = _State()
@@ -138,6 +141,7 @@ def call(function, args: tuple, kwargs: dict, views: bool = False, sequences: bo
     args = tuple(inputs.unwrap(a, sequences) for a in args)
     kwargs = {k: inputs.unwrap(v, sequences) for k, v in kwargs.items()}
     if not views:
+        STATE.launches += 1
         inputs.check_devices()
     return inputs.wrap(function(*args, **kwargs), views)
 
@@ -158,6 +162,7 @@ class ufunc:
     def __call__(self, *args, **kwargs):
         if STATE.fusing and any(a.__class__ is _FusionVar for a in args):
             return _fused_call(self, args, kwargs)
+        STATE.launches += 1
         return _ufunc_call(self._np, args, kwargs)
 
     def reduce(self, array, axis=0, dtype=None, out=None, keepdims=False):
@@ -601,11 +606,11 @@ class Fusion:
                 raise TypeError(f"Invalid argument type for '{self.name}': ({arg_types})")
             if a.__class__ is ndarray:
                 _check_device(a._dev)
-        STATE.fusing = True
+        STATE.fusing, launches = True, STATE.launches
         try:
             result = self.func(*(_FusionVar(a) if a.__class__ is ndarray else a for a in args))
         finally:
-            STATE.fusing = False
+            STATE.fusing, STATE.launches = False, launches + 1  # the whole trace: one kernel
         return _unfuse(result, self.name)
 
 

@@ -1,0 +1,157 @@
+"""Elementwise chains a training step repeats, each written once and run as one GPU kernel.
+
+On a GPU every cupy operation is a kernel launch with a fixed cost (about 10–30 µs, whatever
+the size), and a chain such as Adam's update launches a dozen of them per parameter. A chain
+here is a Python function of arrays and scalars that uses only what ``cupy.fuse`` can trace
+(operators, in-place updates of its arguments, ``xp`` ufuncs, ``xp.where``): on cupy arrays it
+is compiled once into a single kernel; on numpy arrays the very same function runs as it is,
+one numpy call per operation, so the CPU result is the reference the fused kernel must match.
+
+A chain is declared by a *builder*, ``build(xp, *flags)``, that returns the function: ``xp`` is
+the array module (for ufuncs such as ``xp.sqrt``), ``flags`` are Python values fixed while
+tracing (``maximize``, ``amsgrad``...), one compiled kernel per combination. Scalars (learning
+rate, betas...) are passed as arguments of the array's dtype, so a new value reuses the kernel
+and float32 parameters are updated in float32, as PyTorch does.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+
+class fused:
+    """Decorator for a builder ``build(xp, *flags) -> function``; see the module docstring.
+
+    ``chain(xp, *flags)`` returns the function for that array module and flags: the builder's
+    function itself for numpy, ``cupy.fuse`` of it for cupy (built once, then cached).
+    """
+
+    def __init__(self, build: Callable[..., Callable]) -> None:
+        self.build = build
+        self.__name__ = build.__name__
+        self.__doc__ = build.__doc__
+        self._kernels: dict[tuple, Callable] = {}
+
+    def __call__(self, xp: Any, *flags: Any) -> Callable:
+        key = (xp, flags)
+        kernel = self._kernels.get(key)
+        if kernel is None:
+            kernel = self.build(xp, *flags)
+            if xp is not np:
+                kernel = xp.fuse(kernel_name=self.__name__)(kernel)
+            self._kernels[key] = kernel
+        return kernel
+
+    def __repr__(self) -> str:
+        return f"<fused chain '{self.__name__}'>"
+
+
+def scalars(array, *values: float) -> tuple:
+    """``values`` as scalars of ``array``'s dtype: kernel arguments that keep float32 float32."""
+    to_scalar = array.dtype.type
+    return tuple(to_scalar(v) for v in values)
+
+
+# --- activation backward ---------------------------------------------------------------------
+@fused
+def relu_grad(xp):
+    """``grad`` where ``out > 0``, else 0: the gradient through ``out = relu(x)``."""
+    return lambda grad, out: grad * (out > 0)
+
+
+@fused
+def sigmoid_grad(xp):
+    """``grad · out · (1 − out)``: the gradient through ``out = sigmoid(x)``."""
+    return lambda grad, out: grad * out * (1 - out)
+
+
+@fused
+def tanh_grad(xp):
+    """``grad · (1 − out²)``: the gradient through ``out = tanh(x)``."""
+    return lambda grad, out: grad * (1 - out * out)
+
+
+# --- loss --------------------------------------------------------------------------------------
+@fused
+def cross_entropy_grad(xp):
+    """``(exp / sum_exp · q_sum − q) · scale``: softmax minus the target distribution, scaled
+    by the reduction (broadcast from (rows, 1) or a scalar)."""
+    return lambda exp, sum_exp, q, q_sum, scale: (exp / sum_exp * q_sum - q) * scale
+
+
+# --- optimizer updates ---------------------------------------------------------------------------
+@fused
+def sgd_step(xp, maximize: bool, decay: bool):
+    """``θ ← θ − lr · g`` with ``g`` negated when maximizing and L2 decay added."""
+
+    def step(p, g, lr, weight_decay):
+        if maximize:
+            g = -g
+        if decay:
+            g = g + weight_decay * p
+        p -= lr * g
+
+    return step
+
+
+@fused
+def sgd_momentum_step(xp, maximize: bool, decay: bool, first: bool, nesterov: bool):
+    """SGD with a momentum buffer ``b``: ``b ← g`` on the first step, later
+    ``b ← momentum · b + (1 − dampening) · g``; then ``θ ← θ − lr · (g + momentum · b)``
+    (Nesterov) or ``θ ← θ − lr · b``."""
+
+    def step(p, g, b, lr, momentum, undamped, weight_decay):
+        if maximize:
+            g = -g
+        if decay:
+            g = g + weight_decay * p
+        if first:
+            b[...] = g
+        else:
+            b *= momentum
+            b += undamped * g
+        if nesterov:
+            p -= lr * (g + momentum * b)
+        else:
+            p -= lr * b
+
+    return step
+
+
+@fused
+def adam_step(xp, maximize: bool, decay: bool, decoupled: bool, amsgrad: bool, lerp_up: bool):
+    """Adam on ``θ`` with moments ``m``, ``v`` (and their running maximum ``v_max`` for AMSGrad).
+
+    ``m`` moves towards ``g`` by ``weight = 1 − β1`` in the form PyTorch's ``lerp_`` rounds
+    with: from ``m`` for a weight below one half, from ``g`` (with ``rest = β1``) otherwise.
+    ``bias2_sqrt`` is ``√(1 − β2ᵗ)`` and ``step_size`` is ``lr / (1 − β1ᵗ)``.
+    """
+
+    def moments(p, g, m, v, lr_decay, weight_decay, weight, rest, beta2, one_minus_beta2):
+        if maximize:
+            g = -g
+        if decay:
+            if decoupled:
+                p *= lr_decay
+            else:
+                g = g + weight_decay * p
+        if lerp_up:
+            m[...] = g - (g - m) * rest
+        else:
+            m += weight * (g - m)
+        v *= beta2
+        v += one_minus_beta2 * g * g
+
+    def update(p, g, m, v, lr_decay, weight_decay, weight, rest, beta2, one_minus_beta2,
+               step_size, bias2_sqrt, eps):
+        moments(p, g, m, v, lr_decay, weight_decay, weight, rest, beta2, one_minus_beta2)
+        p -= step_size * m / (xp.sqrt(v) / bias2_sqrt + eps)
+
+    def update_amsgrad(p, g, m, v, v_max, lr_decay, weight_decay, weight, rest, beta2,
+                       one_minus_beta2, step_size, bias2_sqrt, eps):
+        moments(p, g, m, v, lr_decay, weight_decay, weight, rest, beta2, one_minus_beta2)
+        v_max[...] = xp.maximum(v_max, v)
+        p -= step_size * m / (xp.sqrt(v_max) / bias2_sqrt + eps)
+
+    return update_amsgrad if amsgrad else update
