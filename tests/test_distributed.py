@@ -285,12 +285,6 @@ class Affine(nn.Module):
         return (x * self.w + self.b).tanh()
 
 
-STAND_IN_NOT_READY = ("the cupy stand-in does not yet run arithmetic of handbook_lib tensors "
-                      "on its devices (cupy's __array_ufunc__ seam is being mended); DataParallel "
-                      "needs it for its forward")
-
-
-@pytest.mark.xfail(strict=True, reason=STAND_IN_NOT_READY)
 def test_data_parallel_on_two_devices_equals_one_device(cuda_backend):
     assert hl.cuda.device_count() == 2
     hl.manual_seed(0)

@@ -95,6 +95,27 @@ def run_backward(roots: Sequence[tuple], grads: Sequence, retain_graph: bool,
 
 def _run_node(node: Node, grad_outputs: list, buffers: dict, capture: dict | None,
               owned: dict) -> None:
+    """Run one node's backward on the device of its gradients (cupy launches kernels on the
+    current GPU; a graph may span several, as DataParallel's does)."""
+    gpu = _gpu_of(grad_outputs)
+    if gpu is None:
+        _run_node_here(node, grad_outputs, buffers, capture, owned)
+    else:
+        with gpu:
+            _run_node_here(node, grad_outputs, buffers, capture, owned)
+
+
+def _gpu_of(grads: list):
+    """The cupy device of the first gradient that lives on a GPU, or None."""
+    for grad in grads:
+        data = getattr(grad, "_data", None)
+        if data is not None:
+            return None if isinstance(data, (np.ndarray, np.generic)) else data.device
+    return None
+
+
+def _run_node_here(node: Node, grad_outputs: list, buffers: dict, capture: dict | None,
+                   owned: dict) -> None:
     """Run one node's backward and add the gradients it returns to the next nodes' buffers."""
     if node._pre_hooks:
         grad_outputs = _run_prehooks(node, grad_outputs)
