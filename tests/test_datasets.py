@@ -1,15 +1,14 @@
 """datasets: IDX parsing, MNIST downloads against a local HTTP server, and the offline MNIST5k."""
 import gzip
 import hashlib
-import http.server
 import os
 import socket
-import threading
 
 import numpy as np
 import pytest
 
 import handbook_lib as hl
+from local_server import local_server  # noqa: F401  (fixture)
 from handbook_lib.vision import transforms
 from handbook_lib.vision.datasets import MNIST, MNIST5k, utils
 from handbook_lib.vision.datasets.utils import parse_idx, read_idx
@@ -82,54 +81,10 @@ def resources_of(files):
     return [(name, hashlib.md5(data).hexdigest()) for name, data in files.items()]
 
 
-class Server:
-    """An HTTP server on 127.0.0.1 in a thread, serving ``files`` at ``/<prefix>/<name>``.
-
-    ``cut`` names files whose body is broken off halfway (the Content-Length says more).
-    """
-
-    def __init__(self, files, cut=()):
-        self.files, self.cut, self.requests = files, set(cut), []
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.requests.append(self.path)
-                name = self.path.rsplit("/", 1)[-1]
-                if name not in server.files:
-                    self.send_error(404)
-                    return
-                data = server.files[name]
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data[: len(data) // 2] if name in server.cut else data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/mnist/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def serve():
-    servers = []
-
-    def start(files, cut=()):
-        servers.append(Server(files, cut))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
+def serve(local_server):
+    """``serve(files, cut=())``: a local HTTP server for the MNIST files (tests/local_server.py)."""
+    return local_server
 
 
 def closed_port_url():
