@@ -80,6 +80,34 @@ def cross_entropy_grad(xp):
     return lambda exp, sum_exp, q, q_sum, scale: (exp / sum_exp * q_sum - q) * scale
 
 
+@fused
+def weighted_log_probs(xp):
+    """``q · (shifted − log Σexp)``, the log-softmax weighted by the target distribution ``q``;
+    0 where ``q`` is 0, even where the log-probability is −inf (a masked logit)."""
+    return lambda q, shifted, sum_exp: xp.where(q != 0, q * (shifted - xp.log(sum_exp)), 0)
+
+
+@fused
+def checked_class_targets(xp):
+    """For class indices ``t``: the index to read (0 for ignored or out-of-range targets) and
+    the row's weight (1, 0 if ignored, NaN if out of range: no read-back on a GPU)."""
+
+    def check(t, classes, ignore_index, one):
+        valid = t != ignore_index
+        bad = valid & ((t < 0) | (t >= classes))
+        safe = xp.where(valid & ~bad, t, 0)
+        return safe, xp.where(bad, one * xp.nan, valid * one)
+
+    return check
+
+
+@fused
+def mean_scale(xp):
+    """``grad / denominator``, and 0 when the denominator is 0 (every target ignored)."""
+    return lambda grad, denominator: grad * ((denominator != 0)
+                                             / (denominator + (denominator == 0)))
+
+
 # --- optimizer updates ---------------------------------------------------------------------------
 @fused
 def sgd_step(xp, maximize: bool, decay: bool):

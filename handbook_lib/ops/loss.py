@@ -142,15 +142,19 @@ def _target_distribution(xp, t, C: int, dtype, weight, ignore_index: int,
         raise RuntimeError(f"expected scalar type Long but found {t.dtype}")
     n = t.shape[0]
     on_gpu = xp is not np
-    if n and (on_gpu or 0 <= ignore_index < C or t.min() < 0 or t.max() >= C):
+    if n and on_gpu:  # no read-back on a GPU: a bad class makes the loss NaN (PyTorch's kernel
+        # asserts on the device instead)
+        safe, picked = fused.checked_class_targets(xp)(t, C, ignore_index, dtype.type(1))
+        valid = picked != 0
+        if w is not None:
+            picked = w[safe] * picked
+    elif n and (0 <= ignore_index < C or t.min() < 0 or t.max() >= C):
         valid = t != ignore_index
         bad = valid & ((t < 0) | (t >= C))
-        if not on_gpu and bad.any():
+        if bad.any():
             raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
-        safe = xp.where(valid & ~bad, t, 0)
+        safe = xp.where(valid, t, 0)
         picked = valid.astype(dtype) if w is None else w[safe] * valid
-        if on_gpu:  # no read-back on a GPU: a bad class makes the loss NaN (PyTorch's kernel
-            picked = xp.where(bad, xp.nan, picked)  # asserts on the device instead)
     else:  # every row counts (the common case: three array operations fewer)
         valid, safe = xp.ones(n, bool), t
         picked = xp.ones(n, dtype) if w is None else w[t]
@@ -192,8 +196,9 @@ def _row_scale(grad, reduction: str, denominator):
     if isinstance(denominator, (int, float)):
         return grad / denominator if denominator else grad * 0
     # a 0-d array (a sum of weights), maybe on a GPU: no read-back, the zero case by arithmetic
-    scale = (denominator != 0) / (denominator + (denominator == 0))
-    return grad * (wrap(scale) if isinstance(grad, Tensor) else scale)
+    if isinstance(grad, Tensor):
+        return grad * wrap((denominator != 0) / (denominator + (denominator == 0)))
+    return fused.mean_scale(xp_of(grad))(grad, denominator)
 
 
 def _rows_of(input: Tensor) -> Tensor:
@@ -223,13 +228,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     z, t, batch_shape = _rows(input, target, "cross_entropy")
     C = z.shape[1]
     _check_weight(weight, C)
+    xp = xp_of(input)
     shifted = z - z.max(axis=1, keepdims=True)
-    exp = xp_of(input).exp(shifted)
+    exp = xp.exp(shifted)
     sum_exp = exp.sum(axis=1, keepdims=True)
-    logp = shifted - xp_of(input).log(sum_exp)
-    q, denominator = _target_distribution(xp_of(input), t, C, z.dtype, weight, ignore_index,
+    q, denominator = _target_distribution(xp, t, C, z.dtype, weight, ignore_index,
                                           label_smoothing)
-    per_row = -_weighted_sum(xp_of(input), q, logp)
+    with np.errstate(invalid="ignore"):  # Σ_c q_c log p_c, as _weighted_sum, in one kernel
+        per_row = -fused.weighted_log_probs(xp)(q, shifted, sum_exp).sum(axis=1)
     data = _reduce_rows(per_row, reduction, denominator, batch_shape)
     result = wrap(data.astype(z.dtype, copy=False))
     return record(result, CrossEntropyLossBackward0, (input,), saved=(input,), q=q, exp=exp,

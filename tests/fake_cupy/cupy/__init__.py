@@ -10,6 +10,7 @@ for the tests that ask for the ``cuda`` device.
 """
 from __future__ import annotations
 
+import builtins as _builtins
 import json as _json
 import pathlib as _pathlib
 
@@ -49,7 +50,7 @@ def _function(name: str, np_function):
     synchronizes = name in _SYNCHRONIZING
 
     def function(*args, **kwargs):
-        if _core.STATE.fusing and name in _core._FUSED_FUNCTIONS and any(
+        if _core.STATE.fusing and name in _core._FUSED_FUNCTIONS and _builtins.any(
                 a.__class__ is _core._FusionVar for a in args):
             return _core._fused_call(_PLAIN[name], args, kwargs)
         if synchronizes:
@@ -89,7 +90,7 @@ def _build(namespace: dict) -> None:
             namespace[name] = value
 
 
-_build(globals())
+_build(globals())  # from here on `any`, `all`, `sum`... name cupy's functions: use _builtins
 
 
 # --- host <-> device -------------------------------------------------------------------------------
@@ -98,7 +99,7 @@ def _to_numpy(obj, dtype=None, copy: bool = True):
     device-to-host copy; the caller then puts it on the current device."""
     if obj.__class__ is ndarray:
         return obj._a.astype(dtype) if dtype is not None else obj._a
-    if isinstance(obj, (list, tuple)) and any(o.__class__ is ndarray for o in obj):
+    if isinstance(obj, (list, tuple)) and _builtins.any(o.__class__ is ndarray for o in obj):
         return _np.array([_to_numpy(o) for o in obj], dtype=dtype)
     return _np.array(obj, dtype=dtype, copy=copy)
 
@@ -146,7 +147,7 @@ def get_array_module(*args):
     """``cupy`` if any argument is a (stand-in) cupy array, else ``numpy``."""
     import sys
 
-    return sys.modules[__name__] if any(a.__class__ is ndarray for a in args) else _np
+    return sys.modules[__name__] if _builtins.any(a.__class__ is ndarray for a in args) else _np
 
 
 def is_available() -> bool:
