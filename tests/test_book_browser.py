@@ -101,7 +101,8 @@ PAGE_REPORT_JS = """
     mathTypeset: document.querySelectorAll('mjx-container').length,
     mathErrors: document.querySelectorAll('mjx-merror').length,
     images: Array.from(document.images, img => ({src: img.getAttribute('src'), width: img.naturalWidth,
-                                                 shownWidth: img.getBoundingClientRect().width})),
+                                                 shownWidth: img.getBoundingClientRect().width,
+                                                 fromOutput: Boolean(img.closest('.cell_output'))})),
     topBars: Array.from(document.querySelectorAll('header, .bd-header-article'))
         .filter(bar => bar.getBoundingClientRect().height > 0).length,
     interface: [
@@ -123,9 +124,19 @@ PAGE_REPORT_JS = """
 """
 
 
-def open_page(browser: DevTools, url: str) -> tuple[dict, list[str], list[str], bytes]:
-    """Loads `url` in a new tab; returns the page report, requested URLs, fonts used by the
-    first heading, and a PNG screenshot."""
+def evaluate(browser: DevTools, session: str, expression: str):
+    """The value of `expression` in the page, once its promise (if any) has settled."""
+    reply = browser.send("Runtime.evaluate", {
+        "expression": expression, "awaitPromise": True, "returnByValue": True,
+    }, session=session)
+    if "exceptionDetails" in reply:
+        raise RuntimeError(f"the page's script failed: {reply['exceptionDetails']}")
+    return reply["result"].get("value")
+
+
+def open_page(browser: DevTools, url: str, prepare: str = "") -> tuple[dict, list[str], list[str], bytes]:
+    """Loads `url` in a new tab, runs the script `prepare` in it (if given); returns the page
+    report, requested URLs, fonts used by the first heading, and a PNG screenshot."""
     target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     try:
@@ -137,12 +148,13 @@ def open_page(browser: DevTools, url: str) -> tuple[dict, list[str], list[str], 
         while report.get("redirect"):  # index.html forwards to the preface with <meta http-equiv="refresh">
             since = browser.wait_for_event("Page.loadEventFired", session, since) + 1
             try:
-                report = browser.send("Runtime.evaluate", {
-                    "expression": PAGE_REPORT_JS, "awaitPromise": True, "returnByValue": True,
-                }, session=session)["result"]["value"]
+                report = evaluate(browser, session, PAGE_REPORT_JS)
             except RuntimeError as error:  # the redirect happened while the script ran
                 if "navigated" not in str(error):
                     raise
+        if prepare:
+            evaluate(browser, session, prepare)
+            report = evaluate(browser, session, PAGE_REPORT_JS)
         requests = [event["params"]["request"]["url"] for event in browser.events[first_event:]
                     if event.get("method") == "Network.requestWillBeSent"
                     and event.get("sessionId") == session]
@@ -187,6 +199,55 @@ def test_page_renders_offline(browser, server, page):
                if not CJK.search(text) and text not in INTERFACE_NAMES and not text[:1].isdigit()]
     assert english == [], "interface strings not in Chinese: add them to book/_ext/zh_interface.py"
     assert report["clippedCode"] == [], "code wider than the page (keep lines to 80 characters)"
+    assert low_resolution_figures(report) == [], (
+        "figures stored at less than twice the width they are shown at, blurred on high-resolution "
+        "screens: the notebook must call handbook_lib.utils.plotting.setup_chinese_fonts() "
+        "(it makes inline figures retina) before its first plot")
+    assert report["clippedMath"] == [], (
+        "display equations wider than the page, cut at its right edge: break them into lines "
+        "(\\begin{aligned} ... \\\\ ... \\end{aligned})")
+
+
+# A figure is stored for a high-resolution ("retina") screen when it has at least about twice as
+# many pixels across as the CSS pixels it is shown in (matplotlib's retina PNGs have exactly 2x).
+RETINA = 1.9
+
+
+def low_resolution_figures(report: dict) -> list[str]:
+    """The figures that cells produced which have fewer than RETINA pixels per pixel shown."""
+    return [f"{image['src']} ({image['width']} px shown at {image['shownWidth']:.0f} px)"
+            for image in report["images"]
+            if image["fromOutput"] and "_images/" in image["src"]
+            and image["width"] < RETINA * image["shownWidth"]]
+
+
+# Puts into a page what the checks above must catch: a display equation far wider than the page,
+# and a figure of the book shown at its natural size (one image pixel per screen pixel).
+DEFECTS_JS = """
+(async (figure) => {
+  const article = document.querySelector('article');
+  const math = document.createElement('div');
+  math.className = 'math notranslate nohighlight';
+  math.textContent = '\\\\[' + Array.from({length: 60}, (_, i) => `x_{${i}}`).join(' + ') + '\\\\]';
+  const output = document.createElement('div');
+  output.className = 'cell_output';
+  const image = document.createElement('img');
+  image.src = figure;
+  image.style.maxWidth = 'none';
+  output.appendChild(image);
+  article.append(math, output);
+  await MathJax.typesetPromise([math]);
+  await image.decode();
+})
+"""
+
+
+def test_page_checks_catch_a_cut_equation_and_a_low_resolution_figure(browser, server):
+    figure = sorted((BOOK / "_images").glob("*.png"))[0].name
+    prepare = f"{DEFECTS_JS}('../_images/{figure}')"
+    report, *_ = open_page(browser, f"{server}/book/1_1_introduction.html", prepare)
+    assert [label[:9] for label in report["clippedMath"]] == ["x0+x1+x2+"]
+    assert [text.split(" ")[0] for text in low_resolution_figures(report)] == [f"../_images/{figure}"]
 
 
 def test_front_page_has_preface_setup_and_math(browser, server):
