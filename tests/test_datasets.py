@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import handbook_lib as hl
-from local_server import local_server  # noqa: F401  (fixture)
 from handbook_lib.vision import transforms
 from handbook_lib.vision.datasets import MNIST, MNIST5k, utils
 from handbook_lib.vision.datasets.utils import parse_idx, read_idx
+from local_server import local_server  # noqa: F401  (fixture)
 
 
 IDX_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D,
@@ -81,12 +81,6 @@ def resources_of(files):
     return [(name, hashlib.md5(data).hexdigest()) for name, data in files.items()]
 
 
-@pytest.fixture
-def serve(local_server):
-    """``serve(files, cut=())``: a local HTTP server for the MNIST files (tests/local_server.py)."""
-    return local_server
-
-
 def closed_port_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -106,8 +100,8 @@ def raw_files(root):
     return sorted(os.listdir(folder)) if folder.exists() else []
 
 
-def test_download_parse_and_cache(tmp_path, serve, fake, monkeypatch):
-    server = serve(fake)
+def test_download_parse_and_cache(tmp_path, local_server, fake, monkeypatch):
+    server = local_server(fake)
     monkeypatch.setattr(MNIST, "mirrors", [server.url])
     train = MNIST(tmp_path, train=True, download=True)
     assert raw_files(tmp_path) == sorted(fake)
@@ -143,15 +137,15 @@ def test_download_parse_and_cache(tmp_path, serve, fake, monkeypatch):
                                            ("404", "HTTP Error 404"),
                                            ("wrong hash", "has MD5"),
                                            ("cut", "incomplete download")])
-def test_a_failing_mirror_falls_through_to_the_next(tmp_path, serve, fake, monkeypatch, capsys,
-                                                    first, reason):
+def test_a_failing_mirror_falls_through_to_the_next(tmp_path, local_server, fake, monkeypatch,
+                                                    capsys, first, reason):
     if first == "refused":
         bad_url = closed_port_url()
     else:
         bad_files = {} if first == "404" else fake_mnist_files(seed=1) if first == "wrong hash" \
             else fake
-        bad_url = serve(bad_files, cut=fake if first == "cut" else ()).url
-    good = serve(fake)
+        bad_url = local_server(bad_files, cut=fake if first == "cut" else ()).url
+    good = local_server(fake)
     monkeypatch.setattr(MNIST, "mirrors", [bad_url, good.url])
     dataset = MNIST(tmp_path, download=True)
     assert len(good.requests) == 4 and len(dataset) == 12
@@ -160,9 +154,9 @@ def test_a_failing_mirror_falls_through_to_the_next(tmp_path, serve, fake, monke
     assert "Failed to download (trying next)" in out and reason in out
 
 
-def test_every_mirror_failing_says_what_was_tried_and_what_to_do(tmp_path, serve, fake,
-                                                                 monkeypatch, capsys):
-    wrong = serve(fake_mnist_files(seed=1))
+def test_every_mirror_failing_says_what_was_tried_and_what_to_do(tmp_path, local_server,
+                                                                 fake, monkeypatch, capsys):
+    wrong = local_server(fake_mnist_files(seed=1))
     urls = [closed_port_url(), wrong.url]
     monkeypatch.setattr(MNIST, "mirrors", urls)
     with pytest.raises(RuntimeError) as info:
@@ -177,8 +171,8 @@ def test_every_mirror_failing_says_what_was_tried_and_what_to_do(tmp_path, serve
     assert raw_files(tmp_path) == []                    # no partial or temporary file
 
 
-def test_interrupted_download_leaves_no_file(tmp_path, serve, fake, monkeypatch):
-    monkeypatch.setattr(MNIST, "mirrors", [serve(fake).url])
+def test_interrupted_download_leaves_no_file(tmp_path, local_server, fake, monkeypatch):
+    monkeypatch.setattr(MNIST, "mirrors", [local_server(fake).url])
     monkeypatch.setattr(utils, "_CHUNK", 256)
     real_md5 = utils.hashlib.md5
 
@@ -205,8 +199,9 @@ def test_missing_files_without_download(tmp_path):
     assert "f68b3c2dcbeaaa9fbdd348bbdeb94873" in str(info.value)
 
 
-def test_a_corrupt_cached_file_is_reported_then_replaced(tmp_path, serve, fake, monkeypatch):
-    server = serve(fake)
+def test_a_corrupt_cached_file_is_reported_then_replaced(tmp_path, local_server, fake,
+                                                         monkeypatch):
+    server = local_server(fake)
     monkeypatch.setattr(MNIST, "mirrors", [server.url])
     MNIST(tmp_path, download=True)
     path = tmp_path / "MNIST" / "raw" / "train-labels-idx1-ubyte.gz"
@@ -218,12 +213,12 @@ def test_a_corrupt_cached_file_is_reported_then_replaced(tmp_path, serve, fake, 
     assert server.requests[-1].endswith("train-labels-idx1-ubyte.gz") and len(server.requests) == 5
 
 
-def test_a_verified_but_truncated_file_fails_to_parse_clearly(tmp_path, serve, monkeypatch):
+def test_a_verified_but_truncated_file_fails_to_parse_clearly(tmp_path, local_server, monkeypatch):
     files = fake_mnist_files()
     files["train-images-idx3-ubyte.gz"] = gzip.compress(
         gzip.decompress(files["train-images-idx3-ubyte.gz"])[:-100])
     monkeypatch.setattr(MNIST, "resources", resources_of(files))
-    monkeypatch.setattr(MNIST, "mirrors", [serve(files).url])
+    monkeypatch.setattr(MNIST, "mirrors", [local_server(files).url])
     with pytest.raises(RuntimeError, match="train-images-idx3-ubyte.gz is truncated"):
         MNIST(tmp_path, download=True)
 
@@ -233,11 +228,11 @@ def test_a_verified_but_truncated_file_fails_to_parse_clearly(tmp_path, serve, m
     (np.zeros((3, 28, 28), np.uint8), np.zeros(4, np.uint8), "expected 3 labels"),
     (np.zeros((3, 28, 28), np.uint8), np.array([0, 10, 1], np.uint8), "digits 0-9"),
 ])
-def test_files_that_are_not_mnist(tmp_path, serve, monkeypatch, images, labels, message):
+def test_files_that_are_not_mnist(tmp_path, local_server, monkeypatch, images, labels, message):
     files = {"train-images-idx3-ubyte.gz": gzip.compress(idx_bytes(images)),
              "train-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(labels))}
     monkeypatch.setattr(MNIST, "resources", resources_of(files))
-    monkeypatch.setattr(MNIST, "mirrors", [serve(files).url])
+    monkeypatch.setattr(MNIST, "mirrors", [local_server(files).url])
     with pytest.raises(RuntimeError, match=message):
         MNIST(tmp_path, download=True)
 
