@@ -89,14 +89,15 @@ def weighted_log_probs(xp):
 
 @fused
 def checked_class_targets(xp):
-    """For class indices ``t``: the index to read (0 for ignored or out-of-range targets) and
-    the row's weight (1, 0 if ignored, NaN if out of range: no read-back on a GPU)."""
+    """For class indices ``t``: the index to read (0 for ignored or out-of-range targets),
+    whether the row counts (not ignored) and its weight (1, 0 if ignored, NaN if out of range:
+    no read-back on a GPU)."""
 
     def check(t, classes, ignore_index, one):
         valid = t != ignore_index
         bad = valid & ((t < 0) | (t >= classes))
         safe = xp.where(valid & ~bad, t, 0)
-        return safe, xp.where(bad, one * xp.nan, valid * one)
+        return safe, valid, xp.where(bad, one * xp.nan, valid * one)
 
     return check
 

@@ -144,8 +144,7 @@ def _target_distribution(xp, t, C: int, dtype, weight, ignore_index: int,
     on_gpu = xp is not np
     if n and on_gpu:  # no read-back on a GPU: a bad class makes the loss NaN (PyTorch's kernel
         # asserts on the device instead)
-        safe, picked = fused.checked_class_targets(xp)(t, C, ignore_index, dtype.type(1))
-        valid = picked != 0
+        safe, valid, picked = fused.checked_class_targets(xp)(t, C, ignore_index, dtype.type(1))
         if w is not None:
             picked = w[safe] * picked
     elif n and (0 <= ignore_index < C or t.min() < 0 or t.max() >= C):
