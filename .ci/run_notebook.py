@@ -3,9 +3,12 @@
     python .ci/run_notebook.py notebooks/3_2_mnist.ipynb --expect-device cuda
 
 For `make test-gpu`, where the GPU's Python may have no Jupyter: each code cell runs as plain
-Python in one namespace (IPython magics and shell lines are skipped), with a non-interactive
-matplotlib. With ``--expect-device``, the notebook's ``device`` must be that device's type at
-the end, so that a chapter that silently fell back to the CPU fails the check.
+Python in one namespace, with a non-interactive matplotlib: IPython magics and shell lines are
+skipped, a ``%%writefile`` cell writes its file, and ``sys.argv`` holds the notebook's name
+alone (a cell may parse it, as under a kernel).
+With ``--expect-device``, the notebook's ``device`` must be that device's type at the end, and
+so must the parameters that one of its optimizers updates, so that a chapter that silently fell
+back to the CPU fails the check.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import time
 
 
 def code_cells(path: str) -> list[str]:
+    """Each code cell as Python: a ``%%writefile`` cell becomes the code that writes its file."""
     with open(path, encoding="utf-8") as f:
         notebook = json.load(f)
     cells = []
@@ -24,9 +28,19 @@ def code_cells(path: str) -> list[str]:
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
+        if source.startswith("%%writefile "):
+            first, _, body = source.partition("\n")
+            cells.append(f"write_file({first.split()[-1]!r}, {body!r})")
+            continue
         lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
         cells.append("\n".join(lines))
     return cells
+
+
+def write_file(path: str, text: str) -> None:
+    """What ``%%writefile path`` does (the folder must exist, as for IPython)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text if text.endswith("\n") else text + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,14 +52,35 @@ def main(argv: list[str] | None = None) -> int:
     notebook_dir = os.path.dirname(os.path.abspath(args.notebook))
     os.chdir(notebook_dir)  # relative paths in the chapter work as under Jupyter
     sys.path.insert(0, os.path.dirname(notebook_dir))
-    namespace: dict = {"__name__": "__main__"}
+    namespace: dict = {"__name__": "__main__", "write_file": write_file}
+    sys.argv = [os.path.basename(args.notebook)]
     start = time.perf_counter()
-    for i, source in enumerate(code_cells(os.path.basename(args.notebook)), 1):
+    for i, source in enumerate(code_cells(sys.argv[0]), 1):
         exec(compile(source, f"{args.notebook}:cell {i}", "exec"), namespace)
     device = namespace.get("device")
     print(f"{args.notebook}: ran in {time.perf_counter() - start:.1f} s on {device}")
-    if args.expect_device and getattr(device, "type", device) != args.expect_device:
-        print(f"expected the chapter to run on {args.expect_device}, it ran on {device}")
+    if args.expect_device:
+        return check_device(namespace, args.expect_device)
+    return 0
+
+
+def optimizer_devices(namespace: dict) -> dict[str, str]:
+    """The device type of the parameters of each optimizer the notebook left in its namespace."""
+    from handbook_lib.optim import Optimizer
+
+    return {name: value.param_groups[0]["params"][0].device.type
+            for name, value in namespace.items() if isinstance(value, Optimizer)}
+
+
+def check_device(namespace: dict, expected: str) -> int:
+    device = namespace.get("device")
+    if getattr(device, "type", device) != expected:
+        print(f"expected the chapter to run on {expected}, it ran on {device}")
+        return 1
+    trained = optimizer_devices(namespace)
+    if trained and expected not in trained.values():
+        print(f"expected a model trained on {expected}: the chapter's optimizers update "
+              f"parameters on {trained}")
         return 1
     return 0
 

@@ -66,6 +66,11 @@ def test_collectives_of_cuda_tensors_are_staged_through_the_host():
     assert code == 0 and "collectives ok 2 cuda" in output, output
 
 
+def test_collectives_write_back_on_the_tensors_gpu_not_the_current_one():
+    code, output, _ = mpirun(2, "collectives.py", "cuda:1")
+    assert code == 0 and "collectives ok 2 cuda:1" in output, output
+
+
 @pytest.mark.parametrize("n", [2, 3])
 def test_ddp_equals_single_process_no_sync_overlap_unused_shapes(n):
     code, output, _ = mpirun(n, "ddp.py")

@@ -97,8 +97,10 @@ def host_buffer(tensor: Tensor) -> np.ndarray:
 def write_back(tensor: Tensor, host: np.ndarray) -> None:
     """Finish an in-place change: copy a staged result to the device; bump the version."""
     if host is not tensor._data:
-        tensor._data[...] = _device.move(np.ascontiguousarray(host).reshape(tensor._data.shape),
-                                         tensor.device)
+        staged = _device.move(np.ascontiguousarray(host).reshape(tensor._data.shape),
+                              tensor.device)
+        with tensor._data.device:  # the copy is a kernel: on the tensor's GPU, not the current one
+            tensor._data[...] = staged
     tensor._version_counter[0] += 1
 
 

@@ -1,7 +1,9 @@
 """Every collective against numpy, on every dtype (run under mpiexec -n 2 or 3).
 
-``python collectives.py [cpu|cuda]``: cuda puts the tensors on the cupy stand-in's devices
-(host staging through MPI). Prints ``collectives ok`` on rank 0 when every check passed.
+``python collectives.py [cpu|cuda|cuda:1]``: cuda puts the tensors on the cupy stand-in's
+devices (host staging through MPI); cuda:1 on its second GPU while the first is current, where
+a kernel launched on the current GPU would fail. Prints ``collectives ok`` on rank 0 when every
+check passed.
 """
 import pathlib
 import sys
@@ -9,7 +11,7 @@ import sys
 import numpy as np
 
 DEVICE = sys.argv[1] if len(sys.argv) > 1 else "cpu"
-if DEVICE == "cuda":
+if DEVICE.startswith("cuda"):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fake_cupy"))
 
 import handbook_lib as hl  # noqa: E402
@@ -48,7 +50,7 @@ def expected_reduce(op: str, dtype: str, size: int) -> np.ndarray:
 def check(name: str, tensor, expected: np.ndarray) -> None:
     got = tensor.cpu().numpy()
     assert got.dtype == expected.dtype, f"{name}: dtype {got.dtype} != {expected.dtype}"
-    assert tensor.device.type == DEVICE, f"{name}: moved to {tensor.device}"
+    assert tensor.device == hl.device(DEVICE), f"{name}: moved to {tensor.device}"
     tol = 1e-2 if got.dtype == np.float16 else 0
     ok = np.allclose(got, expected, rtol=tol, atol=tol) if got.dtype.kind == "f" \
         else np.array_equal(got, expected)
