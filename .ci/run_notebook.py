@@ -7,7 +7,7 @@ Python in one namespace, with a non-interactive matplotlib: IPython magics and s
 skipped, a ``%%writefile`` cell writes its file, and ``sys.argv`` holds the notebook's name
 alone (a cell may parse it, as under a kernel).
 With ``--expect-device``, the notebook's ``device`` must be that device's type at the end, and
-so must the parameters that one of its optimizers updates, so that a chapter that silently fell
+so must the parameters of one of the optimizers it makes, so that a chapter that silently fell
 back to the CPU fails the check.
 """
 from __future__ import annotations
@@ -55,32 +55,39 @@ def main(argv: list[str] | None = None) -> int:
     namespace: dict = {"__name__": "__main__", "write_file": write_file}
     sys.argv = [os.path.basename(args.notebook)]
     start = time.perf_counter()
+    trained = record_optimizers()
     for i, source in enumerate(code_cells(sys.argv[0]), 1):
         exec(compile(source, f"{args.notebook}:cell {i}", "exec"), namespace)
     device = namespace.get("device")
     print(f"{args.notebook}: ran in {time.perf_counter() - start:.1f} s on {device}")
     if args.expect_device:
-        return check_device(namespace, args.expect_device)
+        return check_device(device, trained, args.expect_device)
     return 0
 
 
-def optimizer_devices(namespace: dict) -> dict[str, str]:
-    """The device type of the parameters of each optimizer the notebook left in its namespace."""
+def record_optimizers() -> list[str]:
+    """From now on, every optimizer made (in a cell or inside a function) appends the device
+    type of the parameters it updates to the returned list."""
     from handbook_lib.optim import Optimizer
 
-    return {name: value.param_groups[0]["params"][0].device.type
-            for name, value in namespace.items() if isinstance(value, Optimizer)}
+    made: list[str] = []
+    original = Optimizer.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.append(self.param_groups[0]["params"][0].device.type)
+
+    Optimizer.__init__ = __init__
+    return made
 
 
-def check_device(namespace: dict, expected: str) -> int:
-    device = namespace.get("device")
+def check_device(device, trained: list[str], expected: str) -> int:
     if getattr(device, "type", device) != expected:
         print(f"expected the chapter to run on {expected}, it ran on {device}")
         return 1
-    trained = optimizer_devices(namespace)
-    if trained and expected not in trained.values():
-        print(f"expected a model trained on {expected}: the chapter's optimizers update "
-              f"parameters on {trained}")
+    if trained and expected not in trained:
+        print(f"expected a model trained on {expected}: the chapter's {len(trained)} "
+              f"optimizers update parameters on {sorted(set(trained))}")
         return 1
     return 0
 

@@ -10,7 +10,7 @@ import numpy as np
 
 _GPU_INSTALL_HINT = (
     "handbook_lib runs on NVIDIA GPUs through CuPy. Install the GPU requirements on a machine "
-    "with an NVIDIA GPU and CUDA 12: `pip install -r requirements-gpu.txt` (cupy-cuda12x)."
+    "with an NVIDIA GPU and CUDA 12: `pip install -r requirements-gpu.txt` (cupy-cuda12x[ctk])."
 )
 
 _cupy = None  # the cupy module once it has been imported successfully

@@ -143,21 +143,33 @@ def test_the_gpu_benchmark_runs_on_the_stand_in(stand_in, capsys) -> None:
 
 def test_the_notebook_runner_of_make_test_gpu_checks_the_device(tmp_path) -> None:
     """.ci/run_notebook.py (make test-gpu runs chapter 3.2 with it) runs code cells in order,
-    skips magics, and fails a chapter that did not run on the expected device."""
+    skips magics, writes %%writefile cells, gives cells their own sys.argv, and fails a chapter
+    that did not run on the expected device, or whose optimizers all update CPU parameters."""
     import json
     import subprocess
     import sys
 
-    notebook = tmp_path / "chapter.ipynb"
-    cells = [{"cell_type": "markdown", "source": ["# title"]},
-             {"cell_type": "code", "source": ["%matplotlib inline\n", "import handbook_lib as hl"]},
-             {"cell_type": "code", "source": ["device = hl.device('cpu')"]}]
-    notebook.write_text(json.dumps({"cells": cells}))
-    runner = str(pathlib.Path(__file__).parents[1] / ".ci" / "run_notebook.py")
-    env = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).parents[1])}
-    ok = subprocess.run([sys.executable, runner, str(notebook), "--expect-device", "cpu"],
-                        capture_output=True, text=True, timeout=120, env=env)
+    def run(cells: list[str], expect: str) -> subprocess.CompletedProcess:
+        notebook = tmp_path / "chapter.ipynb"
+        notebook.write_text(json.dumps({"cells": [{"cell_type": "markdown",
+                                                   "source": ["# title"]}] + [
+            {"cell_type": "code", "source": [cell]} for cell in cells]}))
+        runner = str(pathlib.Path(__file__).parents[1] / ".ci" / "run_notebook.py")
+        env = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).parents[1])}
+        return subprocess.run([sys.executable, runner, str(notebook), "--expect-device", expect],
+                              capture_output=True, text=True, timeout=120, env=env)
+
+    chapter = ["%matplotlib inline\nimport sys\nimport handbook_lib as hl",
+               "%%writefile script.py\nprint('written')",
+               "assert sys.argv == ['chapter.ipynb'] and open('script.py').read() == "
+               "\"print('written')\\n\"",
+               "device = hl.device('cpu')",
+               "layer = hl.nn.Linear(2, 1)\ndef train():\n"
+               "    hl.optim.SGD(layer.parameters(), lr=0.1)\ntrain()"]
+    ok = run(chapter, "cpu")
     assert ok.returncode == 0 and "on cpu" in ok.stdout, ok.stderr
-    wrong = subprocess.run([sys.executable, runner, str(notebook), "--expect-device", "cuda"],
-                           capture_output=True, text=True, timeout=120, env=env)
+    wrong = run(chapter, "cuda")
     assert wrong.returncode == 1 and "expected the chapter to run on cuda" in wrong.stdout
+    cpu_model = run(chapter[:3] + ["device = hl.device('cuda')"] + chapter[4:], "cuda")
+    assert cpu_model.returncode == 1, cpu_model.stderr
+    assert "optimizers update parameters on ['cpu']" in cpu_model.stdout
