@@ -67,13 +67,17 @@ test: $(DEV_STAMP)
 # $(JOBS) pytest workers already keep the cores busy: one BLAS thread each, or they
 # oversubscribe the machine (measured: 3.5-7x more CPU time for the same notebook).
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+# The notebooks' stored outputs come from the CPU, and nbval compares against them: on a GPU
+# machine, hide its GPUs from the chapters (hl.cuda.is_available() is then False). The GPU path
+# of the chapters is checked by tests/test_book_device.py (stand-in) and `make test-gpu`.
+CPU_ONLY := CUDA_VISIBLE_DEVICES=
 
 test-lib: $(DEV_STAMP)
 	$(ONE_THREAD) $(BIN)/pytest -q -rs -n $(JOBS) tests --ignore=tests/test_book_browser.py \
 	    --ignore=tests/test_book_pdf.py
 
 test-notebooks: $(DEV_STAMP)
-	$(ONE_THREAD) $(BIN)/pytest -q -rs -n $(JOBS) --dist loadfile $(NBVAL_FLAGS) notebooks
+	$(CPU_ONLY) $(ONE_THREAD) $(BIN)/pytest -q -rs -n $(JOBS) --dist loadfile $(NBVAL_FLAGS) notebooks
 
 # The same configuration with execution off (local extension paths are relative to the file).
 _build/_config_outputs.yml: _config.yml
@@ -116,7 +120,7 @@ test-gpu:
 	.ci/test-gpu
 
 notebooks: $(RUNTIME_STAMP)
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	$(CPU_ONLY) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False \
 	    notebooks/*.ipynb
 
