@@ -6,6 +6,8 @@ itself) for ``xp``, so the same op code runs on both.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 _GPU_INSTALL_HINT = (
@@ -66,16 +68,19 @@ class device:
         return np if self.type == "cpu" else load_cupy()
 
     def __eq__(self, other) -> bool:
-        if isinstance(other, str):
-            other = device(other)
-        return isinstance(other, device) and (self.type, self._index) == (other.type, other._index)
+        """As in PyTorch: type and index as written (``cuda`` is not ``cuda:0``), and never
+        equal to a string (compare ``str(d)`` or ``d.type``)."""
+        if not isinstance(other, device):
+            return NotImplemented
+        return (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self) -> int:
-        return hash((self.type, self._index))
+        return hash((self.type, self.index))
 
     @property
     def _index(self) -> int | None:
-        return (self.index or 0) if self.type == "cuda" else None
+        """The GPU this device means: its index, or the current GPU for plain ``cuda``."""
+        return resolve(self).index
 
     def __repr__(self) -> str:
         if self.index is None:
@@ -95,6 +100,24 @@ def as_device(d: "str | device | int | None") -> device:
     if isinstance(d, int):
         return device("cuda", d)
     return d if isinstance(d, device) else device(d)
+
+
+def resolve(d: device) -> device:
+    """``d`` with its GPU filled in: plain ``cuda`` is the current GPU, as in PyTorch."""
+    if d.type == "cpu" or d.index is not None:
+        return d
+    return device("cuda", int(load_cupy().cuda.Device().id))
+
+
+_NOTHING = contextlib.nullcontext()
+
+
+def allocating_on(target: device):
+    """A context in which cupy allocates and launches on ``target``'s GPU (cupy works on the
+    current GPU); nothing to do for the CPU."""
+    if target.type == "cpu":
+        return _NOTHING
+    return load_cupy().cuda.Device(resolve(target).index)
 
 
 def device_of(array) -> device:

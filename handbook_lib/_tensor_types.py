@@ -25,13 +25,15 @@ def legacy_array(args: tuple, dtype, device):
     given, dtype = dtype, dtype or _dtype.get_default_dtype()
     target = _device.as_device(device)
     if not args:
-        return target.xp.empty((0,), dtype=dtype.np_dtype)
+        with _device.allocating_on(target):
+            return target.xp.empty((0,), dtype=dtype.np_dtype)
     if _is_sizes(args) or (len(args) == 1 and isinstance(args[0], Size)):
         shape = tuple(args[0]) if isinstance(args[0], Size) else tuple(int(a) for a in args)
         if any(s < 0 for s in shape):
             raise RuntimeError(f"Trying to create tensor with negative dimension "
                                f"{min(shape)}: {list(shape)}")
-        return target.xp.empty(shape, dtype=dtype.np_dtype)
+        with _device.allocating_on(target):
+            return target.xp.empty(shape, dtype=dtype.np_dtype)
     if len(args) > 1:
         raise TypeError(f"new() received an invalid combination of arguments: sizes must be "
                         f"ints, got {tuple(type(a).__name__ for a in args)}")

@@ -95,9 +95,12 @@ def cuda_backend(request):
 
 @pytest.fixture(params=["cpu", "cuda"])
 def device(request) -> str:
-    """'cpu' or 'cuda' (see the module docstring): put a test's tensors on it."""
+    """'cpu' or 'cuda:0' (see the module docstring): put a test's tensors on it. The GPU is
+    named with its index, the device its tensors report (``cuda`` alone is not equal to
+    ``cuda:0`` in PyTorch)."""
     if request.param == "cuda":
         request.getfixturevalue("cuda_backend")
+        return "cuda:0"
     return request.param
 
 

@@ -13,7 +13,7 @@ import handbook_lib as hl
 
 def test_tensors_move_to_the_device_and_back(device) -> None:
     x = hl.tensor([1.0, 2.0], device=device)
-    assert x.device == hl.device(device) and x.is_cuda == (device == "cuda")
+    assert x.device == hl.device(device) and x.is_cuda == (device != "cpu")
     assert x.cpu().device == hl.device("cpu") and x.tolist() == [1.0, 2.0]
     assert hl.zeros(2, device=device).to("cpu").numpy().tolist() == [0.0, 0.0]
 
@@ -99,6 +99,38 @@ def test_cuda_queries(cuda_backend) -> None:
     assert hl.cuda.current_device() == 0
     free, total = hl.cuda.mem_get_info()
     assert 0 < free <= total
+
+
+def test_device_equality_and_hash_are_pytorchs() -> None:
+    import torch
+
+    for a, b in [("cuda", "cuda:0"), ("cuda:1", "cuda:1"), ("cuda", "cuda"), ("cpu", "cpu"),
+                 ("cuda:0", "cpu")]:
+        assert (hl.device(a) == hl.device(b)) == (torch.device(a) == torch.device(b)), (a, b)
+        assert (hl.device(a) == b) == (torch.device(a) == b), (a, b)
+    assert len({hl.device("cuda"), hl.device("cuda:0"), hl.device("cuda", 0)}) == 2
+
+
+def _made_on(where: str) -> list:
+    return [hl.zeros(2, device=where), hl.ones(2, 2, device=where), hl.empty(3, device=where),
+            hl.full((2,), 1.0, device=where), hl.arange(3, device=where),
+            hl.linspace(0, 1, 3, device=where), hl.eye(2, device=where),
+            hl.randn(2, device=where), hl.tensor([1.0], device=where),
+            hl.tril_indices(3, 3, device=where), hl.zeros_like(hl.ones(2, device=where)),
+            hl.ones(2).to(where), hl.ones(2).cuda(hl.device(where).index)]
+
+
+def test_an_index_picks_the_gpu_and_plain_cuda_is_the_current_one(cuda_backend) -> None:
+    """As in PyTorch: ``cuda:1`` is the second GPU whichever is current; ``cuda`` the current."""
+    if hl.cuda.device_count() < 2:
+        pytest.skip("needs two GPUs (the stand-in has two)")
+    assert [str(t.device) for t in _made_on("cuda:1")] == ["cuda:1"] * 13
+    assert [str(t.device) for t in _made_on("cuda")] == ["cuda:0"] * 13
+    with hl.cuda.device(1):
+        assert [str(t.device) for t in _made_on("cuda")] == ["cuda:1"] * 13
+        assert hl.ones(2, device="cuda:0").to("cuda").device == hl.device("cuda:1")
+        assert hl.ones(2, device="cuda:1").to("cuda") is not None
+    assert hl.cuda.current_device() == 0
 
 
 def test_memory_allocated_follows_tensors_and_empty_cache_frees_blocks(cuda_backend) -> None:

@@ -155,7 +155,7 @@ def test_the_broken_places_stay_on_the_device(case: str, device: str) -> None:
 
 
 def test_out_on_another_device_raises_like_pytorch(device: str, stand_in) -> None:
-    other = "cpu" if device == "cuda" else "cuda"
+    other = "cpu" if device != "cpu" else "cuda:0"
     out, x = hl.empty(2, device=other), hl.ones(2, device=device)
     with pytest.raises(RuntimeError, match=f"Expected out tensor to have device {x.device}, "
                                            f"but got {out.device} instead"):

@@ -35,7 +35,7 @@ def to(input: Tensor, *args, **kwargs) -> Tensor:
     changed = False
     if np_dtype is not None and data.dtype != np_dtype:
         data, changed = data.astype(np_dtype), True
-    if device is not None and _device.device_of(data) != device:
+    if device is not None and _device.device_of(data) != _device.resolve(device):
         data, changed = _device.move(data, device), True
     if not changed:
         return input.clone() if kwargs.get("copy") else input

@@ -74,7 +74,7 @@ def _to_array(data, dtype=None, device=None, copy: bool = True):
         copy = False
     if wanted is not None and array.dtype != wanted:
         array, copy = array.astype(wanted), False
-    if _device.device_of(array) != target:
+    if _device.device_of(array) != _device.resolve(target):
         array, copy = _device.move(array, target), False
     return array.copy() if copy else array
 
@@ -114,8 +114,9 @@ def _filled(fill, size: Sequence, dtype, device, requires_grad: bool, default=No
     target = _device.as_device(device)
     xp = target.xp
     try:
-        data = xp.full(shape, fill, dtype=np_dtype) if fill is not None else xp.empty(shape,
-                                                                                      np_dtype)
+        with _device.allocating_on(target):
+            data = xp.full(shape, fill, dtype=np_dtype) if fill is not None else xp.empty(
+                shape, np_dtype)
     except MemoryError as exc:  # a GPU allocation that does not fit: PyTorch's error
         raise _cuda_out_of_memory(exc) from None
     result = wrap(data)
@@ -186,31 +187,36 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
         raise RuntimeError("upper bound and larger bound inconsistent with step sign")
     if dtype is None:
         dtype = _infer_dtype([start, end, step])
-    xp = _device.as_device(device).xp
-    data = xp.arange(start, end, step, dtype=np.float64).astype(_np_dtype(dtype))
+    target = _device.as_device(device)
+    xp = target.xp
+    with _device.allocating_on(target):
+        data = xp.arange(start, end, step, dtype=np.float64).astype(_np_dtype(dtype))
     result = wrap(data)
     return result.requires_grad_(True) if requires_grad else result
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
-    xp = _device.as_device(device).xp
-    np_dtype = _np_dtype(dtype) or _dtype.get_default_dtype().np_dtype
-    result = wrap(xp.linspace(start, end, steps).astype(np_dtype))
+    target = _device.as_device(device)
+    xp, np_dtype = target.xp, _np_dtype(dtype) or _dtype.get_default_dtype().np_dtype
+    with _device.allocating_on(target):
+        result = wrap(xp.linspace(start, end, steps).astype(np_dtype))
     return result.requires_grad_(True) if requires_grad else result
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None) -> Tensor:
-    xp = _device.as_device(device).xp
-    np_dtype = _np_dtype(dtype) or _dtype.get_default_dtype().np_dtype
-    return wrap(xp.logspace(start, end, steps, base=base).astype(np_dtype))
+    target = _device.as_device(device)
+    xp, np_dtype = target.xp, _np_dtype(dtype) or _dtype.get_default_dtype().np_dtype
+    with _device.allocating_on(target):
+        return wrap(xp.logspace(start, end, steps, base=base).astype(np_dtype))
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None,
         requires_grad: bool = False) -> Tensor:
-    xp = _device.as_device(device).xp
-    np_dtype = _np_dtype(dtype) or _dtype.get_default_dtype().np_dtype
-    result = wrap(xp.eye(n, m, dtype=np_dtype))
+    target = _device.as_device(device)
+    xp, np_dtype = target.xp, _np_dtype(dtype) or _dtype.get_default_dtype().np_dtype
+    with _device.allocating_on(target):
+        result = wrap(xp.eye(n, m, dtype=np_dtype))
     return result.requires_grad_(True) if requires_grad else result
 
 

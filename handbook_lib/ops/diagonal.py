@@ -52,11 +52,12 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype, device) -> Tensor:
     target = _device.as_device(device)
     xp = target.xp
-    keep = xp.tri(row, col, offset, dtype=bool) if lower else ~xp.tri(row, col, offset - 1,
-                                                                      dtype=bool)
-    rows, cols = xp.nonzero(keep)
     wanted = _dtype.int64 if dtype is None else dtype
-    return wrap(xp.stack([rows, cols]).astype(wanted.np_dtype).reshape(2, -1))
+    with _device.allocating_on(target):
+        keep = xp.tri(row, col, offset, dtype=bool) if lower else ~xp.tri(row, col, offset - 1,
+                                                                          dtype=bool)
+        rows, cols = xp.nonzero(keep)
+        return wrap(xp.stack([rows, cols]).astype(wanted.np_dtype).reshape(2, -1))
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
