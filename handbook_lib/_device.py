@@ -3,6 +3,11 @@
 A :class:`device` carries its array module ``xp``: numpy for ``'cpu'``, cupy for ``'cuda:N'``.
 Operations never import a backend for tensor data; they ask the tensor's device (or the array
 itself) for ``xp``, so the same op code runs on both.
+
+Where this differs from PyTorch: an operation launches its kernels on the current GPU, as cupy
+does (creation, moves, backward and DataParallel's replicas do select their tensors' GPU).
+PyTorch switches to each operation's device; here, compute on a tensor of ``cuda:1`` inside
+``with hl.cuda.device(1):`` or after ``hl.cuda.set_device(1)``, as a DDP script does per rank.
 """
 from __future__ import annotations
 
