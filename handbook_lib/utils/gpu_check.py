@@ -14,8 +14,8 @@ import numpy as np
 
 INSTALL_CUPY = ("on a machine with an NVIDIA GPU: pip install -r requirements-gpu.txt "
                 "(cupy-cuda12x[ctk]: CuPy and the CUDA libraries it loads, no CUDA Toolkit)")
-CHECK_DRIVER = ("`nvidia-smi` must list the GPU, with a driver for CUDA 12 (Linux: 525 or "
-                "newer); under a CUDA 13 driver install cupy-cuda13x[ctk] instead")
+CHECK_DRIVER = ("`nvidia-smi` must list the GPU, with a driver for CUDA 12 or newer (Linux: "
+                "525 or newer; a newer driver runs CUDA 12 programs too): install or update it")
 INSTALL_LIBRARIES = ("install the CUDA libraries as wheels: "
                      "pip install 'cupy-cuda12x[ctk]==14.2.0' (cuBLAS, NVRTC, cuRAND)")
 
