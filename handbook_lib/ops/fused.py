@@ -184,3 +184,113 @@ def adam_step(xp, maximize: bool, decay: bool, decoupled: bool, amsgrad: bool, l
         p -= step_size * m / (xp.sqrt(v_max) / bias2_sqrt + eps)
 
     return update_amsgrad if amsgrad else update
+
+
+# --- LSTM and GRU cells (ops/rnn.py): one time step's pointwise work on a GPU ----------------
+# numpy keeps the in-place step code of ops/rnn.py (fastest on a CPU, and the reference); these
+# chains compute the same formulas in the same order, as one or two kernels per step on a GPU,
+# instead of about twenty.
+@fused
+def lstm_gates(xp):
+    """LSTM gate activations in place: ``s = σ(a + hh)`` over all four gates, the slopes
+    ``s(1 − s)·slope`` for backward, then ``a ← s·scale + add`` (g's column becomes tanh; see
+    ``_lstm_gate_scales`` in ops/rnn.py)."""
+
+    def gates(a, hh, slopes, slope, scale, add):
+        s = 1 / (1 + xp.exp(-(a + hh)))
+        slopes[...] = (1 - s) * s * slope
+        a[...] = s * scale + add
+
+    return gates
+
+
+@fused
+def lstm_cell(xp, writes_h: bool):
+    """``c' = f⊙c + i⊙g``, ``r = o⊙tanh(c')``; ``c`` updated in place, the old ``c`` saved in
+    ``c_prev``; with ``writes_h`` (no projection) ``r`` is also the new ``h`` (old in
+    ``h_prev``)."""
+
+    def state(i, f, g, o, c, c_prev, tanh_c, r):
+        c_prev[...] = c
+        new_c = f * c + i * g
+        c[...] = new_c
+        t = xp.tanh(new_c)
+        tanh_c[...] = t
+        r[...] = o * t
+
+    def state_and_h(i, f, g, o, c, c_prev, tanh_c, r, h, h_prev):
+        h_prev[...] = h
+        state(i, f, g, o, c, c_prev, tanh_c, r)
+        h[...] = r
+
+    return state_and_h if writes_h else state
+
+
+@fused
+def lstm_cell_backward(xp, projected: bool):
+    """One step back through the LSTM cell: from ``dr``, the gradient of ``r = o⊙tanh(c')``
+    (``dh + d_out`` without a projection), and ``dc`` (updated in place to the cell state's
+    gradient one step back), the gate pre-activations' gradients ``di, df, dg, do``."""
+
+    def cell(dr, dc, i, f, g, o, c_prev, tanh_c, sl_i, sl_f, sl_g, sl_o, di, df, dg, do):
+        do[...] = dr * tanh_c * sl_o
+        grad_c = dc + (1 - tanh_c * tanh_c) * o * dr
+        di[...] = grad_c * g * sl_i
+        df[...] = grad_c * c_prev * sl_f
+        dg[...] = grad_c * i * sl_g
+        dc[...] = grad_c * f
+
+    def cell_from_h(dh, d_out, *rest):
+        cell(dh + d_out, *rest)
+
+    return cell if projected else cell_from_h
+
+
+@fused
+def gru_gates(xp):
+    """``r, z ← σ(x-part + (h-part + b_hh))`` in place."""
+
+    def gates(rz, hh_rz, b_rz):
+        rz[...] = 1 / (1 + xp.exp(-(rz + (hh_rz + b_rz))))
+
+    return gates
+
+
+@fused
+def gru_cell(xp):
+    """``n = tanh(x_n + r⊙(W_hn h + b_hn))``, ``h' = (h − n)⊙z + n``; saves ``h`` in ``h_prev``
+    and ``W_hn h + b_hn`` in ``ghn``, writes ``n`` in place and ``h'`` to ``out`` and ``h``."""
+
+    def cell(r, z, n, hh_n, b_n, h, h_prev, ghn, out):
+        h_prev[...] = h
+        hidden_part = hh_n + b_n
+        ghn[...] = hidden_part
+        new_n = xp.tanh(n + r * hidden_part)
+        n[...] = new_n
+        new_h = (h - new_n) * z + new_n
+        out[...] = new_h
+        h[...] = new_h
+
+    return cell
+
+
+@fused
+def gru_cell_backward(xp):
+    """One step back through the GRU cell, from ``dh`` (plus ``d_out``): the gradients of the
+    gate pre-activations on the x side (``dr, dz, dn``) and the h side (``dhr, dhz``, and ``dhn``
+    of ``W_hn h + b_hn``), and the direct part ``dh ⊙ z``."""
+
+    def cell(dh, d_out, r, z, n, ghn, h_prev, dr, dz, dn, dhr, dhz, dhn, dh_direct):
+        grad = dh + d_out
+        grad_n = (1 - z) * grad * (1 - n * n)
+        dn[...] = grad_n
+        dhn[...] = grad_n * r
+        grad_r = grad_n * ghn * ((1 - r) * r)
+        dr[...] = grad_r
+        dhr[...] = grad_r
+        grad_z = (h_prev - n) * grad * ((1 - z) * z)
+        dz[...] = grad_z
+        dhz[...] = grad_z
+        dh_direct[...] = grad * z
+
+    return cell

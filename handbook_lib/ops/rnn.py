@@ -28,6 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
+from . import fused
 from .._device import xp_of
 from .._tensor import Tensor
 from ..autograd.grad_mode import STATE
@@ -176,6 +177,10 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps: Steps):
     r = xp.empty((n, hidden), acts.dtype) if w_hr is not None else out
     slopes = xp.empty_like(acts)  # ∂ activation / ∂ pre-activation, for backward
     tmp, ig = xp.empty((h.shape[0], 4 * hidden), acts.dtype), xp.empty_like(c)
+    if xp is not np:  # a GPU: the same step as two kernels (ops/fused.py) after the GEMM
+        _lstm_forward_gpu(acts, slopes, h, c, h_prev, c_prev, tanh_c, r, out, tmp,
+                          w_hh_t, w_hr, (scale, add, slope), steps)
+        return out, h, c, (acts, slopes, h_prev, c_prev, tanh_c, r)
     with _quiet(xp):
         for rows, b in steps.forward():
             h_prev[rows], c_prev[rows] = h[:b], c[:b]
@@ -201,6 +206,33 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps: Steps):
     return out, h, c, (acts, slopes, h_prev, c_prev, tanh_c, r)
 
 
+def _gate_columns(a, hidden: int) -> list:
+    """The four (or three) gate blocks of a gate buffer's rows, as views."""
+    return [a[:, k * hidden:(k + 1) * hidden] for k in range(a.shape[1] // hidden)]
+
+
+def _lstm_forward_gpu(acts, slopes, h, c, h_prev, c_prev, tanh_c, r, out, tmp, w_hh_t, w_hr,
+                      gate_scales, steps: Steps) -> None:
+    """lstm_forward's loop on cupy: per step the GEMM, ``fused.lstm_gates`` and
+    ``fused.lstm_cell`` (plus the projection's GEMM and copy)."""
+    xp = xp_of(acts)
+    hidden = c.shape[1]
+    scale, add, slope = gate_scales
+    gates, cell = fused.lstm_gates(xp), fused.lstm_cell(xp, w_hr is None)
+    for rows, b in steps.forward():
+        a = acts[rows]
+        xp.matmul(h[:b], w_hh_t, out=tmp[:b])
+        gates(a, tmp[:b], slopes[rows], slope, scale, add)
+        state = (*_gate_columns(a, hidden), c[:b], c_prev[rows], tanh_c[rows], r[rows])
+        if w_hr is None:  # r is the output: the kernel also writes h
+            cell(*state, h[:b], h_prev[rows])
+            continue
+        h_prev[rows] = h[:b]
+        cell(*state)
+        xp.matmul(r[rows], w_hr.T, out=out[rows])
+        h[:b] = out[rows]
+
+
 def lstm_backward(cache, x, w_hh, w_hr, d_out, d_hn, d_cn, steps: Steps):
     xp = xp_of(d_out)
     acts, slopes, h_prev, c_prev, tanh_c, r = cache
@@ -209,6 +241,10 @@ def lstm_backward(cache, x, w_hh, w_hr, d_out, d_hn, d_cn, steps: Steps):
     d_h_all = xp.empty_like(h_prev) if w_hr is not None else None  # dL/dh per step, for dW_hr
     dh, dc = d_hn.copy(), d_cn.copy()
     dr_buf, tmp = xp.empty_like(dc), xp.empty_like(dc)
+    if xp is not np:
+        _lstm_backward_gpu(cache, d_gates, d_h_all, dh, dc, dr_buf, d_out, w_hh, w_hr, steps)
+        grad_w_hr = None if w_hr is None else xp.matmul(d_h_all.T, r)
+        return d_gates, d_gates, h_prev, dh, dc, grad_w_hr
     for rows, b in steps.backward():
         a, d = acts[rows], d_gates[rows]
         i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
@@ -237,6 +273,28 @@ def lstm_backward(cache, x, w_hh, w_hr, d_out, d_hn, d_cn, steps: Steps):
     return d_gates, d_gates, h_prev, dh, dc, grad_w_hr
 
 
+def _lstm_backward_gpu(cache, d_gates, d_h_all, dh, dc, dr_buf, d_out, w_hh, w_hr,
+                       steps: Steps) -> None:
+    """lstm_backward's loop on cupy: per step ``fused.lstm_cell_backward`` and the GEMM."""
+    xp = xp_of(d_out)
+    acts, slopes, h_prev, c_prev, tanh_c, r = cache
+    hidden = c_prev.shape[1]
+    cell = fused.lstm_cell_backward(xp, w_hr is not None)
+    for rows, b in steps.backward():
+        dh_t, d = dh[:b], d_gates[rows]
+        i, f, g, o = _gate_columns(acts[rows], hidden)
+        rest = (dc[:b], i, f, g, o, c_prev[rows], tanh_c[rows],
+                *_gate_columns(slopes[rows], hidden), *_gate_columns(d, hidden))
+        if w_hr is None:
+            cell(dh_t, d_out[rows], *rest)
+        else:
+            dh_t += d_out[rows]
+            d_h_all[rows] = dh_t
+            xp.matmul(dh_t, w_hr, out=dr_buf[:b])
+            cell(dr_buf[:b], *rest)
+        xp.matmul(d, w_hh, out=dh_t)
+
+
 # --- GRU -----------------------------------------------------------------------------------------
 def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps: Steps):
     """``r, z = σ(...)``, ``n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))``,
@@ -248,6 +306,9 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps: Steps):
     h, h_prev = h0.copy(), xp.empty((n_rows, hidden), gx.dtype)
     ghn, out = xp.empty((n_rows, hidden), gx.dtype), xp.empty((n_rows, hidden), gx.dtype)
     gh = xp.empty((h.shape[0], 3 * hidden), gx.dtype)
+    if xp is not np:  # a GPU: the same step as two kernels (ops/fused.py) after the GEMM
+        _gru_forward_gpu(gx, h, h_prev, ghn, out, gh, w_hh, b_hh, steps)
+        return out, h, None, (gx, h_prev, ghn)
     with _quiet(xp):
         for rows, b in steps.forward():
             h_prev[rows] = h[:b]
@@ -271,6 +332,21 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps: Steps):
     return out, h, None, (gx, h_prev, ghn)
 
 
+def _gru_forward_gpu(gx, h, h_prev, ghn, out, gh, w_hh, b_hh, steps: Steps) -> None:
+    """gru_forward's loop on cupy: per step the GEMM, ``fused.gru_gates``, ``fused.gru_cell``."""
+    xp = xp_of(gx)
+    hidden = h.shape[1]
+    no_bias = gx.dtype.type(0)
+    b_rz, b_n = (no_bias, no_bias) if b_hh is None else (b_hh[:2 * hidden], b_hh[2 * hidden:])
+    gates, cell = fused.gru_gates(xp), fused.gru_cell(xp)
+    for rows, b in steps.forward():
+        a, g_h = gx[rows], gh[:b]
+        xp.matmul(h[:b], w_hh.T, out=g_h)
+        gates(a[:, :2 * hidden], g_h[:, :2 * hidden], b_rz)
+        r, z, n = _gate_columns(a, hidden)
+        cell(r, z, n, g_h[:, 2 * hidden:], b_n, h[:b], h_prev[rows], ghn[rows], out[rows])
+
+
 def gru_backward(cache, x, w_hh, d_out, d_hn, d_cn, steps: Steps):
     xp = xp_of(d_out)
     gx, h_prev, ghn = cache
@@ -278,6 +354,16 @@ def gru_backward(cache, x, w_hh, d_out, d_hn, d_cn, steps: Steps):
     d_gx, d_gh = xp.empty_like(gx), xp.empty_like(gx)
     dh, tmp = d_hn.copy(), xp.empty_like(d_hn)
     dh_direct = xp.empty_like(d_hn)
+    if xp is not np:
+        cell = fused.gru_cell_backward(xp)
+        for rows, b in steps.backward():  # per step one kernel, the GEMM and the direct part
+            dh_t, dh_ = dh[:b], d_gh[rows]
+            cell(dh_t, d_out[rows], *_gate_columns(gx[rows], hidden), ghn[rows], h_prev[rows],
+                 *_gate_columns(d_gx[rows], hidden), *_gate_columns(dh_, hidden),
+                 dh_direct[:b])
+            xp.matmul(dh_, w_hh, out=dh_t)
+            dh_t += dh_direct[:b]
+        return d_gx, d_gh, h_prev, dh, None
     for rows, b in steps.backward():
         a, dx_, dh_ = gx[rows], d_gx[rows], d_gh[rows]
         r, z, n = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:]
