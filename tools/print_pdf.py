@@ -36,18 +36,25 @@ PREPARE_JS = """
       new Promise(done => { img.onload = img.onerror = done; })));
   await document.fonts.ready;
   document.querySelectorAll('details').forEach(d => { d.open = true; });
-  const chapters = Array.from(document.querySelectorAll('span[id^="document-"] + section'));
+  // every page of the book: a <section> right after the <span id="document-..."> Sphinx puts
+  // before it; a section (1.3.1) is nested in its group's (1.3), one heading level down
+  const page = 'span[id^="document-"] + section';
+  const chapters = Array.from(document.querySelectorAll(page));
   const contents = document.createElement('nav');
   contents.className = 'pdf-contents';
   contents.innerHTML = '<h1>目录</h1><ol></ol>';
   const titles = [];
   for (const chapter of chapters) {
-    const heading = chapter.querySelector('h1, h2, h3');
+    const heading = chapter.querySelector(':scope > :is(h1, h2, h3, h4, h5, h6)');
     if (!heading) continue;
     const title = heading.firstChild.textContent.trim();
     titles.push(title);
+    let depth = 0;
+    for (let up = chapter.parentElement; up; up = up.parentElement) if (up.matches(page)) depth++;
     const item = document.createElement('li');
-    item.innerHTML = `<a href="#${chapter.id}"></a>`;
+    item.style.paddingLeft = `${2 * depth}em`;
+    // the span's id is unique; the sections' own ids repeat across pages ("id1")
+    item.innerHTML = `<a href="#${chapter.previousElementSibling.id}"></a>`;
     item.firstChild.textContent = title;
     contents.querySelector('ol').appendChild(item);
   }
