@@ -97,6 +97,11 @@ def _input_projection(x, w_ih, bias):
     return gates
 
 
+def _gate_columns(a, hidden: int) -> list:
+    """The four (or three) gate blocks of a gate buffer's rows, as views."""
+    return [a[:, k * hidden:(k + 1) * hidden] for k in range(a.shape[1] // hidden)]
+
+
 # --- Elman RNN (tanh or relu) ------------------------------------------------------------------
 def simple_rnn_forward(mode: str, x, h0, w_ih, w_hh, b_ih, b_hh, steps: Steps):
     xp = xp_of(x)
@@ -193,7 +198,7 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps: Steps):
             d *= slope
             a *= scale                                  # g: tanh = 2s − 1
             a += add
-            i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+            i, f, g, o = _gate_columns(a, hidden)
             c_t = c[:b]
             c_t *= f
             xp.multiply(i, g, out=ig[:b])
@@ -204,11 +209,6 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps: Steps):
                 xp.matmul(r[rows], w_hr.T, out=out[rows])
             h[:b] = out[rows]
     return out, h, c, (acts, slopes, h_prev, c_prev, tanh_c, r)
-
-
-def _gate_columns(a, hidden: int) -> list:
-    """The four (or three) gate blocks of a gate buffer's rows, as views."""
-    return [a[:, k * hidden:(k + 1) * hidden] for k in range(a.shape[1] // hidden)]
 
 
 def _lstm_forward_gpu(acts, slopes, h, c, h_prev, c_prev, tanh_c, r, out, tmp, w_hh_t, w_hr,
@@ -247,8 +247,8 @@ def lstm_backward(cache, x, w_hh, w_hr, d_out, d_hn, d_cn, steps: Steps):
         return d_gates, d_gates, h_prev, dh, dc, grad_w_hr
     for rows, b in steps.backward():
         a, d = acts[rows], d_gates[rows]
-        i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
-        di, df, dg, do = (d[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        i, f, g, o = _gate_columns(a, hidden)
+        di, df, dg, do = _gate_columns(d, hidden)
         dh_t, dc_t, tc, t = dh[:b], dc[:b], tanh_c[rows], tmp[:b]
         dh_t += d_out[rows]
         if w_hr is not None:
@@ -355,14 +355,7 @@ def gru_backward(cache, x, w_hh, d_out, d_hn, d_cn, steps: Steps):
     dh, tmp = d_hn.copy(), xp.empty_like(d_hn)
     dh_direct = xp.empty_like(d_hn)
     if xp is not np:
-        cell = fused.gru_cell_backward(xp)
-        for rows, b in steps.backward():  # per step one kernel, the GEMM and the direct part
-            dh_t, dh_ = dh[:b], d_gh[rows]
-            cell(dh_t, d_out[rows], *_gate_columns(gx[rows], hidden), ghn[rows], h_prev[rows],
-                 *_gate_columns(d_gx[rows], hidden), *_gate_columns(dh_, hidden),
-                 dh_direct[:b])
-            xp.matmul(dh_, w_hh, out=dh_t)
-            dh_t += dh_direct[:b]
+        _gru_backward_gpu(cache, d_gx, d_gh, dh, dh_direct, d_out, w_hh, steps)
         return d_gx, d_gh, h_prev, dh, None
     for rows, b in steps.backward():
         a, dx_, dh_ = gx[rows], d_gx[rows], d_gh[rows]
@@ -384,6 +377,21 @@ def gru_backward(cache, x, w_hh, d_out, d_hn, d_cn, steps: Steps):
         xp.matmul(dh_, w_hh, out=dh_t)
         dh_t += dh_direct[:b]
     return d_gx, d_gh, h_prev, dh, None
+
+
+def _gru_backward_gpu(cache, d_gx, d_gh, dh, dh_direct, d_out, w_hh, steps: Steps) -> None:
+    """gru_backward's loop on cupy: per step ``fused.gru_cell_backward``, the GEMM and the
+    direct part ``dh ⊙ z``."""
+    xp = xp_of(d_out)
+    gx, h_prev, ghn = cache
+    hidden = h_prev.shape[1]
+    cell = fused.gru_cell_backward(xp)
+    for rows, b in steps.backward():
+        dh_t, dh_ = dh[:b], d_gh[rows]
+        cell(dh_t, d_out[rows], *_gate_columns(gx[rows], hidden), ghn[rows], h_prev[rows],
+             *_gate_columns(d_gx[rows], hidden), *_gate_columns(dh_, hidden), dh_direct[:b])
+        xp.matmul(dh_, w_hh, out=dh_t)
+        dh_t += dh_direct[:b]
 
 
 # --- the autograd node ---------------------------------------------------------------------------
