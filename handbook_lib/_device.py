@@ -158,10 +158,9 @@ def move(array, target: device):
     """Copy ``array`` to ``target`` (no copy when it is already there)."""
     if target.type == "cpu":
         return array if isinstance(array, np.ndarray) else array.get()
-    cupy = load_cupy()
     try:
-        with cupy.cuda.Device(target._index):
-            return cupy.asarray(array)
+        with allocating_on(target):
+            return load_cupy().asarray(array)
     except MemoryError as exc:  # the copy does not fit on the GPU: PyTorch's error
         from . import cuda
 

@@ -230,9 +230,8 @@ def _random(draw, size: Sequence, dtype, device, requires_grad: bool, generator=
     if target.type == "cpu":
         data = draw(rng_of(generator), shape, np_dtype)
     else:
-        cupy = _device.load_cupy()
-        with cupy.cuda.Device(target._index):
-            data = draw(rng_of(generator, cupy), shape, np_dtype)
+        with _device.allocating_on(target):
+            data = draw(rng_of(generator, target.xp), shape, np_dtype)
     result = wrap(data.astype(np_dtype, copy=False))
     return result.requires_grad_(True) if requires_grad else result
 
