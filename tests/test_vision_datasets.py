@@ -230,7 +230,7 @@ def test_dataset_folder_with_a_custom_loader_and_filter(tmp_path):
     data = datasets.DatasetFolder(tmp_path, loader=lambda p: open(p).read(),
                                   extensions=(".txt",))
     assert [data[i] for i in range(3)] == [("not an image", 0)] * 2 + [("not an image", 1)]
-    only_b = datasets.DatasetFolder(tmp_path, loader=str, is_valid_file=lambda p: "3" in p,
+    only_b = datasets.DatasetFolder(tmp_path, loader=str, is_valid_file=lambda p: p.endswith("3.txt"),
                                     allow_empty=True)
     assert only_b.targets == [1]
 
